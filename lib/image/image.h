@@ -83,7 +83,8 @@ enum image_err {
     IMAGE_ERR_KEYHASH = -14,    /* key hash / public key is not ours */
     IMAGE_ERR_SIG = -15,        /* Ed25519 signature invalid */
     IMAGE_ERR_TLV_DUP = -16,    /* a security TLV appears twice */
-    IMAGE_ERR_ARG = -17
+    IMAGE_ERR_ARG = -17,        /* NULL pointer or inconsistent struct image_info */
+    IMAGE_ERR_DESC_SIZE = -18   /* header + TLV areas exceed APP_DESC_SIZE (not installable) */
 };
 
 /* Layout facts of an image, filled by image_parse() after every bounds check passed. */
@@ -93,6 +94,15 @@ struct image_info {
     uint32_t tlv_off;      /* offset of the unprotected TLV info header */
     uint32_t tlv_end;      /* one past the last TLV byte: the total image size */
 };
+
+/* A reader over a RAM buffer (host tools, tests, an image held in RAM). */
+struct image_buf {
+    const uint8_t *data;
+    uint32_t len;
+};
+/* Point rd at buf (both owned by the caller and kept alive while rd is used). */
+void image_reader_init_buf(struct image_reader *rd, struct image_buf *buf, const uint8_t *data,
+                           uint32_t len);
 
 /* Parse 32 raw bytes (little-endian on flash) into a header. No checks beyond decoding. */
 void image_header_parse(const uint8_t raw[IMAGE_HEADER_SIZE], struct image_header *hdr);
@@ -121,6 +131,11 @@ int image_tlv_iter_begin(struct image_tlv_iter *it, const struct image_reader *r
 int image_tlv_iter_next(struct image_tlv_iter *it, uint32_t *off, uint16_t *len, uint16_t *type);
 /* True if the TLV at value offset off lies in the protected area. */
 bool image_tlv_iter_is_prot(const struct image_tlv_iter *it, uint32_t off);
+
+/* The one TLV of a type in either area: 0 found (*off = value offset, *len), 1 none,
+ * IMAGE_ERR_TLV_DUP if it appears more than once, other negative codes from the iterator. */
+int image_tlv_find(const struct image_reader *rd, const struct image_info *info, uint16_t type,
+                   uint32_t *off, uint16_t *len);
 
 /* SHA-256 over header (ih_hdr_size bytes) + payload + protected TLV area. */
 int image_hash(const struct image_reader *rd, const struct image_info *info, uint8_t out[32]);
