@@ -60,7 +60,8 @@ enum boot_reason {
     BOOT_R_NO_APP = 22,       /* no installed application (no header, no descriptor) */
     BOOT_R_APP_INVALID = 23,  /* installed application fails verification (see log) */
     BOOT_R_FLASH = 24,        /* flash erase/program/verify failed during install */
-    BOOT_R_COPY_VERIFY = 25   /* the copy's hash differs from the staged image's */
+    BOOT_R_COPY_VERIFY = 25,  /* the copy's hash differs from the staged image's */
+    BOOT_R_DESC_SIZE = 26     /* header + TLVs too large for the descriptor copy (0x7C0 bytes) */
 };
 
 /* What boot_run did during this boot (out->action). */

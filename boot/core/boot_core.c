@@ -1,0 +1,571 @@
+/* Portable bootloader core: recover, validate, install, verify (docs/boot-state.md). */
+#include "boot_core.h"
+
+#include "bootctl.h"
+#include "flash_area.h"
+#include "flash_layout.h"
+#include "ota_util.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* Copy chunk (on the stack) and how often long reads/copies kick the watchdog. */
+#define BOOT_CHUNK 256u
+#define BOOT_KICK_BYTES 0x2000u
+
+/* Work areas (not on the stack): the new header area and descriptor, the installed descriptor. */
+static uint8_t boot_hdr_area[BOOTCTL_HDR_AREA_SIZE];
+static uint8_t boot_desc[APP_DESC_SIZE];
+static char boot_line[96];
+
+struct boot_ctx {
+    const struct boot_hooks *hooks;
+    struct boot_outcome *out;
+};
+
+/* ---- logging without printf ---- */
+
+static size_t boot_append_str(size_t pos, const char *s)
+{
+    while (*s != '\0' && pos + 1u < sizeof boot_line) {
+        boot_line[pos++] = *s++;
+    }
+    boot_line[pos] = '\0';
+    return pos;
+}
+
+static size_t boot_append_dec(size_t pos, uint32_t v)
+{
+    char tmp[11];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0u);
+    while (n > 0u && pos + 1u < sizeof boot_line) {
+        boot_line[pos++] = tmp[--n];
+    }
+    boot_line[pos] = '\0';
+    return pos;
+}
+
+static void boot_log(const struct boot_ctx *c, const char *msg)
+{
+    c->hooks->log(c->hooks->ctx, msg);
+}
+
+/* "<prefix><reason name> (<code>)" */
+static void boot_log_reason(const struct boot_ctx *c, const char *prefix, int reason)
+{
+    size_t pos = boot_append_str(0, prefix);
+    pos = boot_append_str(pos, boot_reason_str(reason));
+    pos = boot_append_str(pos, " (");
+    pos = boot_append_dec(pos, (uint32_t)reason);
+    (void)boot_append_str(pos, ")");
+    boot_log(c, boot_line);
+}
+
+static void boot_log_version(const struct boot_ctx *c, const char *prefix,
+                             const struct image_version *v)
+{
+    size_t pos = boot_append_str(0, prefix);
+    pos = boot_append_dec(pos, v->iv_major);
+    pos = boot_append_str(pos, ".");
+    pos = boot_append_dec(pos, v->iv_minor);
+    pos = boot_append_str(pos, ".");
+    pos = boot_append_dec(pos, v->iv_revision);
+    pos = boot_append_str(pos, "+");
+    (void)boot_append_dec(pos, v->iv_build_num);
+    boot_log(c, boot_line);
+}
+
+const char *boot_reason_str(int reason)
+{
+    switch (reason) {
+    case BOOT_OK: return "ok";
+    case BOOT_R_READ: return "flash read failed";
+    case BOOT_R_MAGIC: return "bad image magic";
+    case BOOT_R_HDR_SIZE: return "bad header size";
+    case BOOT_R_EMPTY: return "empty payload";
+    case BOOT_R_TOO_BIG: return "image exceeds its slot";
+    case BOOT_R_FLAGS: return "unsupported image flags";
+    case BOOT_R_TLV_MAGIC: return "bad TLV info magic";
+    case BOOT_R_TLV_LEN: return "bad TLV length";
+    case BOOT_R_PROT_SIZE: return "bad protected TLV size";
+    case BOOT_R_NO_HASH: return "no SHA-256 TLV";
+    case BOOT_R_HASH: return "SHA-256 mismatch";
+    case BOOT_R_NO_SIG: return "no signature";
+    case BOOT_R_NO_KEYHASH: return "no key hash";
+    case BOOT_R_KEYHASH: return "key hash is not ours";
+    case BOOT_R_SIG: return "signature invalid";
+    case BOOT_R_TLV_DUP: return "duplicate TLV";
+    case BOOT_R_DOWNGRADE: return "version not newer";
+    case BOOT_R_VECTOR: return "bad vector table";
+    case BOOT_R_PENDING: return "not the requested image";
+    case BOOT_R_INCOMPLETE: return "staged image incomplete";
+    case BOOT_R_IMAGE: return "invalid image";
+    case BOOT_R_NO_APP: return "no application";
+    case BOOT_R_APP_INVALID: return "application invalid";
+    case BOOT_R_FLASH: return "flash write failed";
+    case BOOT_R_COPY_VERIFY: return "copy does not verify";
+    case BOOT_R_DESC_SIZE: return "descriptor too large";
+    default: return "unknown";
+    }
+}
+
+static int boot_reason_of(int image_err)
+{
+    switch (image_err) {
+    case IMAGE_OK: return BOOT_OK;
+    case IMAGE_ERR_READ: return BOOT_R_READ;
+    case IMAGE_ERR_MAGIC: return BOOT_R_MAGIC;
+    case IMAGE_ERR_HDR_SIZE: return BOOT_R_HDR_SIZE;
+    case IMAGE_ERR_EMPTY: return BOOT_R_EMPTY;
+    case IMAGE_ERR_TOO_BIG: return BOOT_R_TOO_BIG;
+    case IMAGE_ERR_FLAGS: return BOOT_R_FLAGS;
+    case IMAGE_ERR_TLV_MAGIC: return BOOT_R_TLV_MAGIC;
+    case IMAGE_ERR_TLV_LEN: return BOOT_R_TLV_LEN;
+    case IMAGE_ERR_PROT_SIZE: return BOOT_R_PROT_SIZE;
+    case IMAGE_ERR_NO_HASH: return BOOT_R_NO_HASH;
+    case IMAGE_ERR_HASH: return BOOT_R_HASH;
+    case IMAGE_ERR_NO_SIG: return BOOT_R_NO_SIG;
+    case IMAGE_ERR_NO_KEYHASH: return BOOT_R_NO_KEYHASH;
+    case IMAGE_ERR_KEYHASH: return BOOT_R_KEYHASH;
+    case IMAGE_ERR_SIG: return BOOT_R_SIG;
+    case IMAGE_ERR_TLV_DUP: return BOOT_R_TLV_DUP;
+    case IMAGE_ERR_DESC_SIZE: return BOOT_R_DESC_SIZE;
+    default: return BOOT_R_IMAGE;
+    }
+}
+
+bool boot_vector_ok(uint32_t sp, uint32_t reset, uint32_t payload_size)
+{
+    if (sp <= SRAM_BASE_ADDR || sp > SRAM_BASE_ADDR + SRAM_TOTAL_SIZE || sp % 8u != 0u) {
+        return false;
+    }
+    if ((reset & 1u) == 0u) {
+        return false; /* Thumb bit */
+    }
+    uint32_t pc = reset & ~1u;
+    return pc >= APP_ADDR && pc - APP_ADDR < payload_size;
+}
+
+/* ---- a reader that kicks the watchdog while hashes stream through it ---- */
+
+struct boot_kick_reader {
+    const struct image_reader *inner;
+    const struct boot_hooks *hooks;
+    uint32_t since_kick;
+};
+
+static int boot_kick_read(void *ctx, uint32_t off, void *dst, uint32_t len)
+{
+    struct boot_kick_reader *k = (struct boot_kick_reader *)ctx;
+    k->since_kick += len;
+    if (k->since_kick >= BOOT_KICK_BYTES) {
+        k->since_kick = 0;
+        k->hooks->kick(k->hooks->ctx);
+    }
+    return k->inner->read(k->inner->ctx, off, dst, len);
+}
+
+static void boot_kick_wrap(struct boot_kick_reader *k, struct image_reader *rd,
+                           const struct image_reader *inner, const struct boot_hooks *hooks)
+{
+    k->inner = inner;
+    k->hooks = hooks;
+    k->since_kick = 0;
+    rd->read = boot_kick_read;
+    rd->ctx = k;
+    rd->size = inner->size;
+}
+
+static bool boot_word_erased(const struct image_reader *rd, uint32_t off)
+{
+    uint8_t w[4];
+    if (off > rd->size || rd->size - off < 4u || rd->read(rd->ctx, off, w, 4) != 0) {
+        return false;
+    }
+    return ota_get_le32(w) == 0xFFFFFFFFu;
+}
+
+static void boot_version_of(const struct bootctl_header *h, struct image_version *v)
+{
+    v->iv_major = (uint8_t)(h->version_word >> 24);
+    v->iv_minor = (uint8_t)(h->version_word >> 16);
+    v->iv_revision = (uint16_t)h->version_word;
+    v->iv_build_num = h->build;
+}
+
+/* Vector table at the start of the payload, read through rd. */
+static int boot_check_vectors(const struct image_reader *rd, const struct image_info *info)
+{
+    uint8_t v[8];
+    if (info->hdr.ih_img_size < sizeof v) {
+        return BOOT_R_VECTOR;
+    }
+    if (rd->read(rd->ctx, info->hdr.ih_hdr_size, v, sizeof v) != 0) {
+        return BOOT_R_READ;
+    }
+    return boot_vector_ok(ota_get_le32(&v[0]), ota_get_le32(&v[4]), info->hdr.ih_img_size)
+               ? BOOT_OK
+               : BOOT_R_VECTOR;
+}
+
+/* ---- step 1: rebuild sector 2 from the application area ---- */
+
+static int boot_recover(struct boot_ctx *c)
+{
+    const struct flash_area *fa;
+    if (flash_area_open(FLASH_AREA_APP, &fa) != FLASH_AREA_OK) {
+        return BOOT_R_FLASH;
+    }
+    int last = BOOT_R_NO_APP;
+    /* The descriptor sits at the end of sector 6 (payload <= 126 KB) or of sector 7. */
+    for (uint32_t s_end = fa->fa_size; s_end > 0;) {
+        uint32_t s_off;
+        uint32_t s_size;
+        if (flash_area_sector_at(fa, s_end - 1u, &s_off, &s_size) != FLASH_AREA_OK) {
+            return BOOT_R_FLASH;
+        }
+        uint32_t doff = s_end - APP_DESC_SIZE;
+        s_end = s_off;
+        if (flash_area_read(fa, doff, boot_desc, APP_DESC_SIZE) != FLASH_AREA_OK) {
+            return BOOT_R_READ;
+        }
+        if (ota_get_le32(boot_desc) != IMAGE_MAGIC) {
+            continue;
+        }
+        struct bootctl_app_reader actx;
+        struct image_reader app;
+        uint32_t want_off;
+        struct image_header h;
+        image_header_parse(boot_desc, &h);
+        if (h.ih_img_size == 0u || bootctl_desc_app_off(h.ih_img_size, &want_off) != BOOTCTL_OK ||
+            want_off != doff ||
+            bootctl_app_reader_init(&actx, &app, boot_desc, APP_DESC_SIZE) != BOOTCTL_OK) {
+            continue;
+        }
+        struct boot_kick_reader k;
+        struct image_reader rd;
+        boot_kick_wrap(&k, &rd, &app, c->hooks);
+        struct image_info info;
+        int rc = image_parse(&rd, &info);
+        if (rc == IMAGE_OK) {
+            rc = image_verify(&rd, &info, boot_pubkey, NULL);
+        }
+        if (rc != IMAGE_OK) {
+            last = boot_reason_of(rc);
+            boot_log_reason(c, "boot: application-area descriptor rejected: ", last);
+            continue;
+        }
+        uint32_t dlen;
+        uint32_t dapp;
+        rc = bootctl_layout(&rd, BOOTCTL_RESULT_RECOVERED, boot_hdr_area, boot_desc, &dlen, &dapp);
+        if (rc != BOOTCTL_OK) {
+            last = rc == BOOTCTL_ERR_DESC ? BOOT_R_DESC_SIZE : BOOT_R_READ;
+            continue;
+        }
+        c->hooks->kick(c->hooks->ctx);
+        if (bootctl_header_write(boot_hdr_area) != BOOTCTL_OK) {
+            return BOOT_R_FLASH;
+        }
+        c->hooks->kick(c->hooks->ctx);
+        return BOOT_OK;
+    }
+    return last;
+}
+
+/* ---- step 2: validate the staged image in place ---- */
+
+static int boot_validate_staged(struct boot_ctx *c, const struct bootctl_scan *scan,
+                                struct image_reader *rd, struct image_info *info,
+                                uint8_t digest[32])
+{
+    uint8_t w[4];
+    if (rd->read(rd->ctx, 0, w, sizeof w) != 0) {
+        return BOOT_R_READ;
+    }
+    if (ota_get_le32(w) == 0xFFFFFFFFu) {
+        return BOOT_R_INCOMPLETE;
+    }
+    int rc = image_parse(rd, info);
+    if (rc == IMAGE_OK && (info->hdr.ih_flags & ~IMAGE_F_PIC) != 0u) {
+        rc = IMAGE_ERR_FLAGS;
+    }
+    if (rc == IMAGE_OK) {
+        rc = image_verify(rd, info, boot_pubkey, digest);
+    }
+    if (rc != IMAGE_OK) {
+        /* A download that stopped early leaves the end of what the request named erased. */
+        if (scan->pending_size >= 4u && boot_word_erased(rd, scan->pending_size - 4u)) {
+            return BOOT_R_INCOMPLETE;
+        }
+        return boot_reason_of(rc);
+    }
+    if (info->tlv_end != scan->pending_size ||
+        memcmp(digest, scan->pending_hash, BOOTCTL_HASH_ID_SIZE) != 0) {
+        return BOOT_R_PENDING;
+    }
+    if (info->hdr.ih_hdr_size + (info->tlv_end - info->prot_tlv_off) > BOOTCTL_DESC_MAX) {
+        return BOOT_R_DESC_SIZE;
+    }
+    if (scan->hdr_valid) {
+        struct image_version inst;
+        boot_version_of(&scan->hdr, &inst);
+        int cmp = image_version_cmp(&info->hdr.ih_ver, &inst);
+        if (cmp < 0 || (cmp == 0 && (scan->pending_flags & BOOTCTL_PENDING_ALLOW_EQUAL) == 0u)) {
+            return BOOT_R_DOWNGRADE;
+        }
+    }
+    (void)c;
+    return boot_check_vectors(rd, info);
+}
+
+/* ---- step 2b: install ---- */
+
+/* 1 if the application area already holds this payload and descriptor, 0 if not. */
+static int boot_app_holds(struct boot_ctx *c, uint32_t dlen, uint32_t dapp,
+                          const uint8_t digest[32])
+{
+    const struct flash_area *fa;
+    if (flash_area_open(FLASH_AREA_APP, &fa) != FLASH_AREA_OK) {
+        return 0;
+    }
+    uint8_t buf[BOOT_CHUNK];
+    for (uint32_t done = 0; done < dlen;) {
+        uint32_t n = dlen - done < BOOT_CHUNK ? dlen - done : BOOT_CHUNK;
+        if (flash_area_read(fa, dapp + done, buf, n) != FLASH_AREA_OK ||
+            memcmp(buf, &boot_desc[done], n) != 0) {
+            return 0;
+        }
+        done += n;
+    }
+    struct bootctl_app_reader actx;
+    struct image_reader app;
+    if (bootctl_app_reader_init(&actx, &app, boot_desc, dlen) != BOOTCTL_OK) {
+        return 0;
+    }
+    struct boot_kick_reader k;
+    struct image_reader rd;
+    boot_kick_wrap(&k, &rd, &app, c->hooks);
+    struct image_info info;
+    uint8_t got[32];
+    if (image_parse(&rd, &info) != IMAGE_OK || image_hash(&rd, &info, got) != IMAGE_OK) {
+        return 0;
+    }
+    return memcmp(got, digest, sizeof got) == 0 ? 1 : 0;
+}
+
+static int boot_copy(struct boot_ctx *c, const struct image_reader *staged,
+                     const struct image_info *info, uint32_t dlen, uint32_t dapp)
+{
+    const struct flash_area *fa;
+    if (flash_area_open(FLASH_AREA_APP, &fa) != FLASH_AREA_OK) {
+        return BOOT_R_FLASH;
+    }
+    /* Erase only the sectors the payload and the descriptor occupy, one at a time. */
+    for (uint32_t pos = 0; pos < dapp + APP_DESC_SIZE;) {
+        uint32_t s_off;
+        uint32_t s_size;
+        c->hooks->kick(c->hooks->ctx);
+        if (flash_area_sector_at(fa, pos, &s_off, &s_size) != FLASH_AREA_OK ||
+            flash_area_erase(fa, s_off, s_size) != FLASH_AREA_OK) {
+            return BOOT_R_FLASH;
+        }
+        pos = s_off + s_size;
+    }
+    c->hooks->kick(c->hooks->ctx);
+    const uint32_t size = info->hdr.ih_img_size;
+    uint8_t buf[BOOT_CHUNK];
+    uint32_t since_kick = 0;
+    for (uint32_t done = 0; done < size;) {
+        uint32_t n = size - done < BOOT_CHUNK ? size - done : BOOT_CHUNK;
+        if (staged->read(staged->ctx, info->hdr.ih_hdr_size + done, buf, n) != 0) {
+            return BOOT_R_READ;
+        }
+        uint32_t wn = (n + 3u) & ~3u; /* the last word is padded with erased bytes */
+        memset(&buf[n], FLASH_ERASED_BYTE, wn - n);
+        if (flash_area_write(fa, done, buf, wn) != FLASH_AREA_OK) {
+            return BOOT_R_FLASH;
+        }
+        done += n;
+        since_kick += n;
+        if (since_kick >= BOOT_KICK_BYTES) {
+            since_kick = 0;
+            c->hooks->kick(c->hooks->ctx);
+            if (c->hooks->progress != NULL) {
+                c->hooks->progress(c->hooks->ctx, done, size);
+            }
+        }
+    }
+    if (c->hooks->progress != NULL) {
+        c->hooks->progress(c->hooks->ctx, size, size);
+    }
+    if (flash_area_write(fa, dapp, boot_desc, dlen) != FLASH_AREA_OK) {
+        return BOOT_R_FLASH;
+    }
+    return BOOT_OK;
+}
+
+static int boot_install(struct boot_ctx *c, const struct image_reader *staged,
+                        const struct image_info *info, const uint8_t digest[32])
+{
+    uint32_t dlen;
+    uint32_t dapp;
+    int rc = bootctl_layout(staged, BOOTCTL_RESULT_INSTALLED, boot_hdr_area, boot_desc, &dlen,
+                            &dapp);
+    if (rc != BOOTCTL_OK) {
+        return rc == BOOTCTL_ERR_DESC ? BOOT_R_DESC_SIZE : BOOT_R_READ;
+    }
+    if (boot_app_holds(c, dlen, dapp, digest) == 1) {
+        boot_log(c, "boot: application area already holds the staged image");
+    } else {
+        /* A copy that does not read back right is tried once more before giving up; the PENDING
+         * record stays, so the next reset tries again too. */
+        int attempt = 0;
+        for (;;) {
+            boot_log(c, "boot: installing staged image");
+            rc = boot_copy(c, staged, info, dlen, dapp);
+            if (rc == BOOT_OK) {
+                rc = boot_app_holds(c, dlen, dapp, digest) == 1 ? BOOT_OK : BOOT_R_COPY_VERIFY;
+            }
+            if (rc == BOOT_OK || ++attempt >= 2) {
+                break;
+            }
+            boot_log_reason(c, "boot: install failed, retrying: ", rc);
+        }
+        if (rc != BOOT_OK) {
+            return rc;
+        }
+    }
+    /* The application area now holds a verified copy: sector 2 may be erased. */
+    c->hooks->kick(c->hooks->ctx);
+    if (bootctl_header_write(boot_hdr_area) != BOOTCTL_OK) {
+        return BOOT_R_FLASH;
+    }
+    return BOOT_OK;
+}
+
+/* ---- step 3: verify what is installed ---- */
+
+static int boot_verify_installed(struct boot_ctx *c, const struct bootctl_scan *scan)
+{
+    if (!scan->hdr_valid) {
+        return BOOT_R_NO_APP;
+    }
+    const struct flash_area *hfa;
+    if (flash_area_open(FLASH_AREA_APPHDR, &hfa) != FLASH_AREA_OK ||
+        flash_area_read(hfa, BOOTCTL_DESC_OFF, boot_desc, scan->hdr.desc_len) != FLASH_AREA_OK) {
+        return BOOT_R_READ;
+    }
+    struct bootctl_app_reader actx;
+    struct image_reader app;
+    if (bootctl_app_reader_init(&actx, &app, boot_desc, scan->hdr.desc_len) != BOOTCTL_OK ||
+        actx.payload_size != scan->hdr.payload_size) {
+        return BOOT_R_APP_INVALID;
+    }
+    struct boot_kick_reader k;
+    struct image_reader rd;
+    boot_kick_wrap(&k, &rd, &app, c->hooks);
+    struct image_info info;
+    int rc = image_parse(&rd, &info);
+    if (rc == IMAGE_OK) {
+        rc = image_verify(&rd, &info, boot_pubkey, NULL);
+    }
+    if (rc != IMAGE_OK) {
+        boot_log_reason(c, "boot: installed application rejected: ", boot_reason_of(rc));
+        return BOOT_R_APP_INVALID;
+    }
+    if (image_version_word(&info.hdr.ih_ver) != scan->hdr.version_word ||
+        info.hdr.ih_ver.iv_build_num != scan->hdr.build) {
+        return BOOT_R_APP_INVALID;
+    }
+    rc = boot_check_vectors(&rd, &info);
+    if (rc != BOOT_OK) {
+        boot_log_reason(c, "boot: installed application rejected: ", rc);
+        return BOOT_R_APP_INVALID;
+    }
+    c->out->version = info.hdr.ih_ver;
+    return BOOT_OK;
+}
+
+int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
+{
+    OTA_ASSERT(hooks != NULL && hooks->log != NULL && hooks->kick != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    struct boot_ctx c = {hooks, out};
+    struct bootctl_scan scan;
+
+    if (bootctl_scan(&scan) != BOOTCTL_OK) {
+        out->reason = BOOT_R_READ;
+        boot_log(&c, "boot: cannot read sector 2");
+        return BOOT_ERR_NO_APP;
+    }
+    if (!scan.hdr_valid) {
+        boot_log(&c, "boot: no valid header in sector 2, looking for the application descriptor");
+        int rc = boot_recover(&c);
+        if (rc == BOOT_OK) {
+            out->action = BOOT_ACTION_RECOVERED;
+            boot_log(&c, "boot: header rebuilt from the application area");
+            if (bootctl_scan(&scan) != BOOTCTL_OK) {
+                out->reason = BOOT_R_READ;
+                return BOOT_ERR_NO_APP;
+            }
+        } else {
+            boot_log_reason(&c, "boot: header not recovered: ", rc);
+        }
+    }
+
+    if (scan.pending_valid) {
+        boot_log(&c, "boot: update pending, validating the staged image");
+        struct image_reader staged_raw;
+        struct image_reader staged;
+        struct boot_kick_reader k;
+        struct image_info info;
+        uint8_t digest[32];
+        int rc = bootctl_area_reader_init(FLASH_AREA_STAGING, &staged_raw);
+        if (rc == BOOTCTL_OK) {
+            boot_kick_wrap(&k, &staged, &staged_raw, hooks);
+            rc = boot_validate_staged(&c, &scan, &staged, &info, digest);
+        } else {
+            rc = BOOT_R_READ;
+        }
+        if (rc != BOOT_OK) {
+            boot_log_reason(&c, "boot: staged image rejected: ", rc);
+            out->action = BOOT_ACTION_REJECTED;
+            out->reject_reason = rc;
+            struct bootctl_record r;
+            memset(&r, 0, sizeof r);
+            r.type = BOOTCTL_REC_REJECTED;
+            memcpy(r.body, scan.pending_hash, BOOTCTL_HASH_ID_SIZE);
+            ota_put_le32(&r.body[16], (uint32_t)rc);
+            if (bootctl_append(&scan, &r) != BOOTCTL_OK) {
+                boot_log(&c, "boot: could not record the rejection");
+            }
+        } else {
+            boot_log_version(&c, "boot: staged image valid, version ", &info.hdr.ih_ver);
+            rc = boot_install(&c, &staged, &info, digest);
+            if (rc == BOOT_OK) {
+                out->action = BOOT_ACTION_INSTALLED;
+                boot_log(&c, "boot: update installed");
+            } else {
+                boot_log_reason(&c, "boot: install failed: ", rc);
+            }
+            if (bootctl_scan(&scan) != BOOTCTL_OK) {
+                out->reason = BOOT_R_READ;
+                return BOOT_ERR_NO_APP;
+            }
+        }
+    }
+
+    int rc = boot_verify_installed(&c, &scan);
+    if (rc != BOOT_OK) {
+        out->reason = rc;
+        boot_log_reason(&c, "boot: no bootable application: ", rc);
+        return BOOT_ERR_NO_APP;
+    }
+    out->jump_addr = APP_ADDR;
+    boot_log_version(&c, "boot: starting application ", &out->version);
+    return BOOT_ERR_NONE;
+}
