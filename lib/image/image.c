@@ -210,7 +210,9 @@ int image_tlv_iter_next(struct image_tlv_iter *it, uint32_t *off, uint16_t *len,
 bool image_tlv_iter_is_prot(const struct image_tlv_iter *it, uint32_t off)
 {
     OTA_ASSERT(it != NULL);
-    return off < it->prot_end;
+    /* Judge by the TLV's header: a zero-length value at the very end of the protected area has
+     * its value offset equal to prot_end. */
+    return off >= IMAGE_TLV_HDR_SIZE && off - IMAGE_TLV_HDR_SIZE < it->prot_end;
 }
 
 int image_tlv_find(const struct image_reader *rd, const struct image_info *info, uint16_t type,
