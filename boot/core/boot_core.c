@@ -16,6 +16,7 @@
 /* Work areas (not on the stack): the new header area and descriptor, the installed descriptor. */
 static uint8_t boot_hdr_area[BOOTCTL_HDR_AREA_SIZE];
 static uint8_t boot_desc[APP_DESC_SIZE];
+static uint8_t boot_desc_found[APP_DESC_SIZE]; /* recovery reads here, bootctl_layout writes boot_desc */
 static char boot_line[96];
 
 struct boot_ctx {
@@ -230,20 +231,20 @@ static int boot_recover(struct boot_ctx *c)
         }
         uint32_t doff = s_end - APP_DESC_SIZE;
         s_end = s_off;
-        if (flash_area_read(fa, doff, boot_desc, APP_DESC_SIZE) != FLASH_AREA_OK) {
+        if (flash_area_read(fa, doff, boot_desc_found, APP_DESC_SIZE) != FLASH_AREA_OK) {
             return BOOT_R_READ;
         }
-        if (ota_get_le32(boot_desc) != IMAGE_MAGIC) {
+        if (ota_get_le32(boot_desc_found) != IMAGE_MAGIC) {
             continue;
         }
         struct bootctl_app_reader actx;
         struct image_reader app;
         uint32_t want_off;
         struct image_header h;
-        image_header_parse(boot_desc, &h);
+        image_header_parse(boot_desc_found, &h);
         if (h.ih_img_size == 0u || bootctl_desc_app_off(h.ih_img_size, &want_off) != BOOTCTL_OK ||
             want_off != doff ||
-            bootctl_app_reader_init(&actx, &app, boot_desc, APP_DESC_SIZE) != BOOTCTL_OK) {
+            bootctl_app_reader_init(&actx, &app, boot_desc_found, APP_DESC_SIZE) != BOOTCTL_OK) {
             continue;
         }
         struct boot_kick_reader k;
