@@ -1,0 +1,98 @@
+/*
+ * Application configuration: the one place for its knobs, with documented defaults and
+ * compile-time checks (in the manner of lwIP's opt.h). Override any of them with -D.
+ * The version is not here: it comes from APP_VERSION in the top-level CMakeLists.txt.
+ */
+#ifndef APP_CONFIG_H
+#define APP_CONFIG_H
+
+/* ---- Update server ------------------------------------------------------------------------ */
+/* Host name (resolved with DNS) or dotted IPv4 address of the update server. */
+#ifndef APP_SERVER_HOST
+#define APP_SERVER_HOST "192.168.1.10"
+#endif
+/* TCP port of the server: 8080 for HTTP, 5000 for the raw TCP protocol by convention. */
+#ifndef APP_SERVER_PORT
+#define APP_SERVER_PORT 8080
+#endif
+/* Protocol: APP_PROTO_HTTP (GET with Range, resumable) or APP_PROTO_RAW (tutorial's raw TCP). */
+#define APP_PROTO_RAW 1
+#define APP_PROTO_HTTP 2
+#ifndef APP_SERVER_PROTO
+#define APP_SERVER_PROTO APP_PROTO_HTTP
+#endif
+/* HTTP path of the image (ignored by the raw protocol). */
+#ifndef APP_SERVER_PATH
+#define APP_SERVER_PATH "/app.img"
+#endif
+
+/* ---- Network ------------------------------------------------------------------------------ */
+/* 1: address from DHCP; 0: the static address below. */
+#ifndef APP_USE_DHCP
+#define APP_USE_DHCP 1
+#endif
+/* Static configuration (APP_USE_DHCP 0), and the DNS server when DHCP does not give one. */
+#ifndef APP_STATIC_IP
+#define APP_STATIC_IP "192.168.1.50"
+#endif
+#ifndef APP_STATIC_NETMASK
+#define APP_STATIC_NETMASK "255.255.255.0"
+#endif
+#ifndef APP_STATIC_GATEWAY
+#define APP_STATIC_GATEWAY "192.168.1.1"
+#endif
+#ifndef APP_STATIC_DNS
+#define APP_STATIC_DNS "192.168.1.1"
+#endif
+
+/* ---- Timeouts (milliseconds) -------------------------------------------------------------- */
+/* PHY link up after the W5500 reset. */
+#ifndef APP_LINK_TIMEOUT_MS
+#define APP_LINK_TIMEOUT_MS 5000u
+#endif
+/* Whole DHCP exchange (DISCOVER .. ACK), retries included. */
+#ifndef APP_DHCP_TIMEOUT_MS
+#define APP_DHCP_TIMEOUT_MS 10000u
+#endif
+/* One DNS query, retries included. */
+#ifndef APP_DNS_TIMEOUT_MS
+#define APP_DNS_TIMEOUT_MS 5000u
+#endif
+/* TCP connect to the server. */
+#ifndef APP_CONNECT_TIMEOUT_MS
+#define APP_CONNECT_TIMEOUT_MS 5000u
+#endif
+/* No byte received for this long: the download is suspended and resumed later. */
+#ifndef APP_RECV_TIMEOUT_MS
+#define APP_RECV_TIMEOUT_MS 10000u
+#endif
+
+/* ---- Local behaviour ---------------------------------------------------------------------- */
+/* Status LED toggle period. */
+#ifndef APP_LED_PERIOD_MS
+#define APP_LED_PERIOD_MS 200u
+#endif
+/* Button interrupt priority (0 highest .. 15 lowest; SysTick runs at 15). */
+#ifndef APP_BUTTON_IRQ_PRIO
+#define APP_BUTTON_IRQ_PRIO 8u
+#endif
+
+/* ---- Checks ------------------------------------------------------------------------------- */
+_Static_assert(APP_SERVER_PORT > 0 && APP_SERVER_PORT <= 65535, "APP_SERVER_PORT 1..65535");
+_Static_assert(APP_SERVER_PROTO == APP_PROTO_RAW || APP_SERVER_PROTO == APP_PROTO_HTTP,
+               "APP_SERVER_PROTO must be APP_PROTO_RAW or APP_PROTO_HTTP");
+_Static_assert(APP_USE_DHCP == 0 || APP_USE_DHCP == 1, "APP_USE_DHCP is 0 or 1");
+_Static_assert(sizeof(APP_SERVER_HOST) > 1 && sizeof(APP_SERVER_HOST) <= 64,
+               "APP_SERVER_HOST: 1..63 characters");
+_Static_assert(sizeof(APP_SERVER_PATH) > 1 && sizeof(APP_SERVER_PATH) <= 128,
+               "APP_SERVER_PATH: 1..127 characters, starting with /");
+_Static_assert(APP_LINK_TIMEOUT_MS >= 100u && APP_LINK_TIMEOUT_MS <= 60000u, "link timeout");
+_Static_assert(APP_DHCP_TIMEOUT_MS >= 1000u && APP_DHCP_TIMEOUT_MS <= 120000u, "DHCP timeout");
+_Static_assert(APP_DNS_TIMEOUT_MS >= 500u && APP_DNS_TIMEOUT_MS <= 60000u, "DNS timeout");
+_Static_assert(APP_CONNECT_TIMEOUT_MS >= 500u && APP_CONNECT_TIMEOUT_MS <= 60000u,
+               "connect timeout");
+_Static_assert(APP_RECV_TIMEOUT_MS >= 1000u && APP_RECV_TIMEOUT_MS <= 120000u, "receive timeout");
+_Static_assert(APP_LED_PERIOD_MS >= 10u && APP_LED_PERIOD_MS <= 5000u, "LED period");
+_Static_assert(APP_BUTTON_IRQ_PRIO <= 15u, "4 priority bits");
+
+#endif /* APP_CONFIG_H */

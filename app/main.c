@@ -1,0 +1,106 @@
+/*
+ * Application for the STM32F446: banner with its version on USART2, status LED toggled every
+ * APP_LED_PERIOD_MS from the SysTick tick, button (EXTI13) requests an update, watchdog fed.
+ *
+ * The OTA client (lib/ota) plugs in at app_update_requested() and app_poll() below; nothing
+ * else in this file needs to change for it.
+ */
+#include "app_config.h"
+#include "app_info.h"
+
+#include "board.h"
+#include "clock.h"
+#include "exti.h"
+#include "iwdg.h"
+#include "sys.h"
+#include "systick.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#if !defined(APP_VERSION_MAJOR) || !defined(APP_VERSION_MINOR) || !defined(APP_VERSION_REVISION) ||  \
+    !defined(APP_VERSION_BUILD) || !defined(APP_VERSION_STRING)
+#error "APP_VERSION_* come from the build (top-level CMakeLists.txt APP_VERSION)"
+#endif
+_Static_assert(APP_VERSION_MAJOR <= 255 && APP_VERSION_MINOR <= 255, "8-bit major/minor");
+_Static_assert(APP_VERSION_REVISION <= 65535, "16-bit revision");
+
+/* Read by tools at APP_ADDR + APP_INFO_OFFSET (app_info.h); placed by app.ld. */
+__attribute__((section(".app_info"), used)) const struct app_info app_info = {
+    .ai_magic = APP_INFO_MAGIC,
+    .ai_version = APP_INFO_VERSION(APP_VERSION_MAJOR, APP_VERSION_MINOR, APP_VERSION_REVISION),
+    .ai_build = APP_VERSION_BUILD,
+    .ai_reserved = 0xFFFFFFFFu,
+};
+
+/* Set by the button interrupt, consumed by the main loop. */
+static volatile bool app_button_flag;
+
+void EXTI15_10_IRQHandler(void)
+{
+    if (exti_take_pending(BOARD_BUTTON_PIN)) {
+        app_button_flag = true;
+    }
+}
+
+static void app_log_line(const char *s)
+{
+    if (board_log(s) == 0) {
+        (void)board_log("\r\n");
+    }
+}
+
+/* The update request. The OTA client integration replaces the body of this function. */
+static void app_update_requested(void)
+{
+    app_log_line("app: update requested");
+}
+
+/* Called on every pass of the main loop; the OTA client's poll goes here. */
+static void app_poll(uint32_t now_ms)
+{
+    (void)now_ms;
+}
+
+int main(void)
+{
+    /* The bootloader started the watchdog; refresh it before anything slow. */
+    int wdg_rc = iwdg_start();
+
+    struct clock_info ci;
+    int clock_rc = clock_init(&ci);
+    if (systick_start(ci.hclk_hz) != SYSTICK_OK) {
+        sys_reset();
+    }
+    board_led_init();
+    if (board_uart_init(ci.pclk1_hz) == 0) {
+        app_log_line("");
+        app_log_line("app: stm32-ota application v" APP_VERSION_STRING);
+        if (clock_rc != CLOCK_OK) {
+            app_log_line("app: clock setup failed, running on HSI 16 MHz");
+        } else if (ci.source == CLOCK_SRC_HSI_PLL) {
+            app_log_line("app: no HSE, PLL from HSI");
+        }
+        if (wdg_rc != IWDG_OK) {
+            app_log_line("app: watchdog did not take the new period");
+        }
+    }
+    if (board_button_init(APP_BUTTON_IRQ_PRIO) != 0) {
+        app_log_line("app: button interrupt not available");
+    }
+
+    uint32_t last_toggle = systick_ms();
+    for (;;) {
+        iwdg_refresh();
+        uint32_t now = systick_ms();
+        if (now - last_toggle >= APP_LED_PERIOD_MS) {
+            last_toggle = now;
+            board_led_toggle();
+        }
+        if (app_button_flag) {
+            app_button_flag = false;
+            app_update_requested();
+        }
+        app_poll(now);
+    }
+}
