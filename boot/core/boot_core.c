@@ -561,6 +561,22 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
     }
 
     int rc = boot_verify_installed(&c, &scan);
+    if (rc == BOOT_R_APP_INVALID && out->action != BOOT_ACTION_RECOVERED) {
+        /* A cut in the middle of the sector-2 erase that ends an install can leave the old header
+         * intact and the PENDING record gone, while the application area already holds the new,
+         * verified image: the header no longer describes it. Rebuild it from the application
+         * area if a descriptor there verifies (nothing is written otherwise). */
+        boot_log(&c, "boot: header does not match the application area, looking for its descriptor");
+        if (boot_recover(&c) == BOOT_OK) {
+            out->action = BOOT_ACTION_RECOVERED;
+            boot_log(&c, "boot: header rebuilt from the application area");
+            if (bootctl_scan(&scan) != BOOTCTL_OK) {
+                out->reason = BOOT_R_READ;
+                return BOOT_ERR_NO_APP;
+            }
+            rc = boot_verify_installed(&c, &scan);
+        }
+    }
     if (rc != BOOT_OK) {
         out->reason = rc;
         boot_log_reason(&c, "boot: no bootable application: ", rc);

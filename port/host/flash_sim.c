@@ -17,6 +17,14 @@ static struct {
 } sim_cut;
 
 static bool sim_fail_next;
+static flash_sim_trace_fn sim_trace;
+static void *sim_trace_ctx;
+
+void flash_sim_set_trace(flash_sim_trace_fn fn, void *ctx)
+{
+    sim_trace = fn;
+    sim_trace_ctx = ctx;
+}
 
 static const uint32_t sim_sector_addr[FLASH_SECTOR_COUNT + 1] = {
     FLASH_SECTOR0_ADDR, FLASH_SECTOR1_ADDR, FLASH_SECTOR2_ADDR, FLASH_SECTOR3_ADDR,
@@ -40,6 +48,7 @@ void flash_sim_reset(void)
     memset(&sim_cnt, 0, sizeof sim_cnt);
     memset(&sim_cut, 0, sizeof sim_cut);
     sim_fail_next = false;
+    sim_trace = NULL;
 }
 
 uint8_t *flash_sim_mem(void)
@@ -153,6 +162,9 @@ int flash_port_program(uint32_t addr, const void *src, uint32_t len)
     for (uint32_t i = 0; i < len; i += 4) {
         uint8_t *w = &sim_mem[addr - FLASH_BASE_ADDR + i];
         uint32_t sector = sim_sector_of(addr + i);
+        if (sim_trace != NULL) {
+            sim_trace(sim_trace_ctx, sim_cnt.ops, false, addr + i);
+        }
         bool torn = sim_op_begin();
         if (torn) {
             uint32_t mask = flash_sim_rand(&sim_cut.rng);
@@ -188,6 +200,9 @@ int flash_port_erase_sector(uint32_t sector)
     }
     uint32_t start = sim_sector_addr[sector] - FLASH_BASE_ADDR;
     uint32_t size = sim_sector_addr[sector + 1] - sim_sector_addr[sector];
+    if (sim_trace != NULL) {
+        sim_trace(sim_trace_ctx, sim_cnt.ops, true, sim_sector_addr[sector]);
+    }
     bool torn = sim_op_begin();
     sim_cnt.ops++;
     sim_cnt.erases++;

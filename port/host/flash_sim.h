@@ -58,6 +58,11 @@ void flash_sim_cut_disarm(void);
 /* Make the next program or erase call return an error (controller error), once. */
 void flash_sim_fail_next(void);
 
+/* Called for every program word and sector erase with its index since the last counters clear
+ * (tests use it to find interesting operations to cut at). NULL to stop. */
+typedef void (*flash_sim_trace_fn)(void *ctx, uint32_t op, bool erase, uint32_t addr);
+void flash_sim_set_trace(flash_sim_trace_fn fn, void *ctx);
+
 /* Deterministic pseudo-random numbers (xorshift32) shared by the sim and tests. */
 uint32_t flash_sim_rand(uint32_t *state);
 
