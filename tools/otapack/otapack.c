@@ -44,6 +44,14 @@
 #define ED25519_SIG_LEN 64u
 #define ED25519_SPKI_LEN 44u
 
+/* The most otapack puts around a payload: largest header, SEC_CNT area, SHA256 + PUBKEY + ED25519.
+ * It always fits the application descriptor, so sign needs no run-time check for it. */
+#define MAX_PROT_SIZE (IMAGE_TLV_INFO_SIZE + IMAGE_TLV_HDR_SIZE + 4u)
+#define MAX_TLV_SIZE                                                                               \
+    (IMAGE_TLV_INFO_SIZE + 3u * IMAGE_TLV_HDR_SIZE + SHA256_LEN + ED25519_SPKI_LEN + ED25519_SIG_LEN)
+_Static_assert(IMAGE_MAX_HDR_SIZE + MAX_PROT_SIZE + MAX_TLV_SIZE <= APP_DESC_SIZE,
+               "header + TLVs must fit the application descriptor");
+
 /* imgtool pads the header with the erased-flash value (its default --erased-val 0xff). */
 #define PAD_BYTE 0xffu
 
@@ -678,11 +686,6 @@ static int cmd_sign(int argc, char **argv)
     if (payload_len > APP_SIZE - APP_DESC_SIZE) {
         err("payload %s is %" PRIu32 " bytes; the application slot holds at most %u", o.in,
             payload_len, APP_SIZE - APP_DESC_SIZE);
-        goto done;
-    }
-    if (o.hdr_size + prot_size + tlv_size > APP_DESC_SIZE) {
-        err("header + TLVs are %" PRIu32 " bytes; the descriptor holds at most %u",
-            o.hdr_size + prot_size + tlv_size, APP_DESC_SIZE);
         goto done;
     }
     /* No overflow: each part is bounded above. */
