@@ -18,6 +18,9 @@
 /* Reset pulse and PLL wait in clock ticks: 2 ticks of a 1 ms clock guarantee >= 1 ms elapsed. */
 #define RESET_LOW_TICKS 2u
 #define PLL_TICKS 2u
+/* Reset values of RTR (200 ms in 100 us units) and RCR (datasheet). */
+#define RTR_DEFAULT 2000u
+#define RCR_DEFAULT 8u
 
 const char *w5500_status_str(int status)
 {
@@ -166,6 +169,16 @@ static int bringup_configure(struct w5500_dev *dev)
     OTA_TRY(wr(dev, W5500_BSB_COMMON, W5500_GAR, common, sizeof common));
     OTA_TRY(rd(dev, W5500_BSB_COMMON, W5500_GAR, back, sizeof back));
     if (memcmp(common, back, sizeof common) != 0) {
+        return W5500_ERR_VERIFY;
+    }
+    /* RTR (2 bytes) and RCR are adjacent: one frame, chip defaults where not configured. */
+    uint8_t rt[3];
+    ota_put_be16(rt, dev->cfg.retry_time_100us != 0 ? dev->cfg.retry_time_100us : RTR_DEFAULT);
+    rt[2] = dev->cfg.retry_count != 0 ? dev->cfg.retry_count : RCR_DEFAULT;
+    uint8_t rtb[3];
+    OTA_TRY(wr(dev, W5500_BSB_COMMON, W5500_RTR, rt, sizeof rt));
+    OTA_TRY(rd(dev, W5500_BSB_COMMON, W5500_RTR, rtb, sizeof rtb));
+    if (memcmp(rt, rtb, sizeof rt) != 0) {
         return W5500_ERR_VERIFY;
     }
     for (uint8_t sn = 0; sn < W5500_NUM_SOCKETS; sn++) {

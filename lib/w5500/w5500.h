@@ -82,6 +82,8 @@ struct w5500_config {
     uint8_t tx_kb[W5500_NUM_SOCKETS]; /* 0,1,2,4,8,16; each direction sums to <= 16 */
     uint8_t rx_kb[W5500_NUM_SOCKETS];
     uint32_t link_timeout_ms;        /* bring-up waits this long for the PHY link (0: don't wait) */
+    uint16_t retry_time_100us;       /* RTR: first retransmission timeout (0: chip default 200 ms) */
+    uint8_t retry_count;             /* RCR: retransmissions before TIMEOUT (0: chip default 8) */
 };
 
 enum w5500_bringup_state {

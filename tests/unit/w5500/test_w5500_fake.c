@@ -397,6 +397,8 @@ static void test_bringup_ok(void **state)
     assert_int_equal(F.sreg[0][0x1E], 8);
     assert_int_equal(F.sreg[0][0x1F], 2);
     assert_int_equal(F.sreg[5][0x1E], 1);
+    assert_int_equal(be16(&F.common[0x19]), 2000); /* RTR, RCR left at the chip defaults */
+    assert_int_equal(F.common[0x1B], 8);
     /* Done is sticky and does no further work. */
     uint64_t frames = F.frames;
     assert_int_equal(w5500_bringup_poll(&dev), W5500_OK);
@@ -498,6 +500,8 @@ static void test_bringup_link(void **state)
     struct w5500_config c;
     default_cfg(&c);
     c.link_timeout_ms = 0;
+    c.retry_time_100us = 500;
+    c.retry_count = 3;
     assert_int_equal(w5500_init(&dev, &PORT, &c), W5500_OK);
     rc = W5500_PENDING;
     for (i = 0; i < 50 && rc == W5500_PENDING; i++) {
@@ -508,13 +512,15 @@ static void test_bringup_link(void **state)
         F.ms++;
     }
     assert_int_equal(rc, W5500_OK);
+    assert_int_equal(be16(&F.common[0x19]), 500);
+    assert_int_equal(F.common[0x1B], 3);
 }
 
 static void test_bringup_spi_and_verify_errors(void **state)
 {
     (void)state;
     /* Fail each of the first transfers of the configure step in turn. */
-    for (int at = 0; at < 40; at++) {
+    for (int at = 0; at < 44; at++) {
         setup(NULL);
         F.fail_transfer_at = at;
         int rc = run_bringup(50);
