@@ -1,0 +1,694 @@
+/*
+ * The OTA client end to end on the host: real TCP on loopback against a scripted server thread
+ * (raw tutorial protocol, raw with offsets, HTTP with Range), the simulated NOR flash, the real
+ * boot-control records, and finally the real bootloader core installing what was downloaded.
+ * Faults: drops at many offsets, a device reset mid-download, a stalling server, garbage, a too
+ * large image, a downgrade, a wrongly signed image, a refused connection, a failed DNS lookup.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot_core.h"
+#include "bootctl.h"
+#include "flash_layout.h"
+#include "flash_sim.h"
+#include "ota_client.h"
+#include "sock_net.h"
+#include "testimg.h"
+
+const uint8_t boot_pubkey[32] = TESTIMG_KEY_A_PUB;
+
+static void hook_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+static void hook_kick(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct boot_hooks hooks = {NULL, hook_log, hook_kick, NULL};
+
+/* ---- scripted server ---------------------------------------------------------------------- */
+
+#define MAX_CONNS 16
+
+struct script {
+    int proto;             /* enum ota_proto: what the server speaks */
+    const uint8_t *img;
+    size_t len;
+    uint32_t drop_after[MAX_CONNS]; /* connection i: hang up (RST) after this many body bytes */
+    bool stall;            /* connection 0: send 3000 body bytes (6 writes), then nothing */
+    bool stall_all;        /* later connections: nothing at all */
+    bool garbage;          /* send bytes that are not an image */
+    bool rst;              /* drops are TCP resets (unread data may be lost) instead of FIN */
+    const char *etag;
+    /* results */
+    int conns;
+    uint32_t offsets[MAX_CONNS];
+    uint32_t acks;
+    /* plumbing */
+    int lfd;
+    uint16_t port;
+    pthread_t th;
+    volatile int stop;
+};
+
+/* End a connection: a reset, or a clean FIN after reading what the client still sends (closing
+ * with unread bytes would make Linux send a reset instead). */
+static void hang_up(int fd, bool rst)
+{
+    if (rst) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);
+        return;
+    }
+    shutdown(fd, SHUT_WR);
+    struct pollfd p = {fd, POLLIN, 0};
+    char b[256];
+    while (poll(&p, 1, 2000) > 0 && recv(fd, b, sizeof b, 0) > 0) {
+    }
+    close(fd);
+}
+
+/* Read until `end` appears (or 4 KB); returns the bytes read, 0 on close/timeout. */
+static size_t read_head(int fd, char *buf, size_t cap, const char *end)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0) {
+            return 0;
+        }
+        ssize_t r = recv(fd, buf + n, 1, 0);
+        if (r <= 0) {
+            return 0;
+        }
+        n++;
+        buf[n] = '\0';
+        if (strstr(buf, end) != NULL) {
+            return n;
+        }
+    }
+    return 0;
+}
+
+static void count_acks(struct script *s, int fd)
+{
+    char b[64];
+    for (;;) {
+        ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (r <= 0) {
+            return;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            if (b[i] == 'A') {
+                s->acks++;
+            }
+        }
+    }
+}
+
+static void serve_one(struct script *s, int fd, int idx)
+{
+    char head[4096];
+    uint32_t from = 0;
+    char line[256];
+    if (s->proto == OTA_PROTO_HTTP) {
+        if (read_head(fd, head, sizeof head, "\r\n\r\n") == 0) {
+            close(fd);
+            return;
+        }
+        const char *r = strstr(head, "Range: bytes=");
+        if (r != NULL) {
+            from = (uint32_t)strtoul(r + 13, NULL, 10);
+        }
+        int n;
+        if (r != NULL) {
+            n = snprintf(line, sizeof line,
+                         "HTTP/1.1 206 Partial Content\r\nContent-Length: %zu\r\n"
+                         "Content-Range: bytes %u-%zu/%zu\r\nETag: \"%s\"\r\n\r\n",
+                         s->len - from, from, s->len - 1, s->len, s->etag);
+        } else {
+            n = snprintf(line, sizeof line,
+                         "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nETag: \"%s\"\r\n\r\n", s->len,
+                         s->etag);
+        }
+        send(fd, line, (size_t)n, MSG_NOSIGNAL);
+    } else {
+        if (read_head(fd, head, sizeof head, "\n") == 0) {
+            close(fd);
+            return;
+        }
+        if (strncmp(head, "GET firmware ", 13) == 0) {
+            from = (uint32_t)strtoul(head + 13, NULL, 10);
+            int n = snprintf(line, sizeof line, "OK %u %zu %s\r\n", from, s->len, s->etag);
+            send(fd, line, (size_t)n, MSG_NOSIGNAL);
+        } else if (strcmp(head, "GET firmware\r\n") != 0) {
+            close(fd);
+            return;
+        }
+    }
+    if (idx < MAX_CONNS) {
+        s->offsets[idx] = from;
+    }
+    uint32_t limit = idx < MAX_CONNS ? s->drop_after[idx] : 0;
+    uint32_t sent = 0;
+    static uint8_t junk[512];
+    memset(junk, 0x5A, sizeof junk);
+    for (size_t pos = from; pos < s->len;) {
+        if ((s->stall && idx == 0 && sent >= 3000) || (s->stall_all && idx > 0)) {
+            /* Say nothing more until the client gives up. */
+            struct pollfd p = {fd, POLLIN, 0};
+            char b[16];
+            while (!s->stop && poll(&p, 1, 100) >= 0) {
+                if ((p.revents & POLLIN) && recv(fd, b, sizeof b, 0) <= 0) {
+                    break;
+                }
+            }
+            close(fd);
+            return;
+        }
+        size_t n = s->len - pos < 512 ? s->len - pos : 512;
+        if (limit != 0 && sent + n > limit) {
+            n = limit - sent;
+        }
+        const uint8_t *src = s->garbage ? junk : s->img + pos;
+        if (n > 0 && send(fd, src, n, MSG_NOSIGNAL) != (ssize_t)n) {
+            break;
+        }
+        pos += n;
+        sent += (uint32_t)n;
+        count_acks(s, fd);
+        if (limit != 0 && sent >= limit) {
+            hang_up(fd, s->rst);
+            return;
+        }
+    }
+    /* Let the last ACKs arrive, then close like the tutorial's server. */
+    struct pollfd p = {fd, POLLIN, 0};
+    while (poll(&p, 1, 200) > 0) {
+        char b[64];
+        ssize_t r = recv(fd, b, sizeof b, 0);
+        if (r <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            s->acks += b[i] == 'A';
+        }
+    }
+    close(fd);
+}
+
+static void *server_main(void *arg)
+{
+    struct script *s = arg;
+    while (!s->stop) {
+        struct pollfd p = {s->lfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) {
+            continue;
+        }
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0) {
+            continue;
+        }
+        serve_one(s, fd, s->conns);
+        s->conns++;
+    }
+    return NULL;
+}
+
+static void server_start(struct script *s)
+{
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->lfd >= 0);
+    int one = 1;
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s->lfd, 8), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    if (s->etag == NULL) {
+        s->etag = "0123456789abcdef";
+    }
+    assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
+}
+
+static void server_stop(struct script *s)
+{
+    s->stop = 1;
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+}
+
+/* ---- device side ---------------------------------------------------------------------------- */
+
+static uint8_t img_v1[160 * 1024];
+static size_t img_v1_len;
+static uint8_t img_v2[160 * 1024];
+static size_t img_v2_len;
+
+static struct ota_client client;
+static struct sock_net snet;
+static struct ota_net net;
+
+static void board_fresh(void)
+{
+    flash_sim_reset();
+    struct testimg_opts o = testimg_defaults(20000, 1, 0, 0);
+    img_v1_len = testimg_build(&o, img_v1, sizeof img_v1);
+    assert_true(img_v1_len > 0);
+    assert_int_equal(testimg_factory_install(img_v1, img_v1_len), 0);
+    o = testimg_defaults(140000, 2, 0, 0); /* spans all three staging sectors */
+    img_v2_len = testimg_build(&o, img_v2, sizeof img_v2);
+    assert_true(img_v2_len > 0);
+}
+
+static struct ota_client_config config(int proto, uint16_t port)
+{
+    static const uint8_t key[32] = TESTIMG_KEY_A_PUB;
+    struct ota_client_config cfg = {0};
+    cfg.host = "127.0.0.1";
+    cfg.port = port;
+    cfg.path = "/firmware";
+    cfg.proto = (uint8_t)proto;
+    cfg.connect_timeout_ms = 2000;
+    cfg.recv_timeout_ms = 400;
+    cfg.total_timeout_ms = 60000;
+    cfg.max_attempts = 6;
+    cfg.backoff_first_ms = 5;
+    cfg.backoff_max_ms = 40;
+    cfg.pubkey = key;
+    return cfg;
+}
+
+/* Poll until the client leaves BUSY or `stop_at` bytes are staged (0: no stop). */
+static int run(uint32_t stop_at)
+{
+    int rc = OTA_CLIENT_BUSY;
+    uint32_t t0 = net.millis(net.ctx);
+    for (long i = 0; rc == OTA_CLIENT_BUSY && net.millis(net.ctx) - t0 < 60000u; i++) {
+        rc = ota_client_poll(&client);
+        uint32_t done;
+        uint32_t total;
+        ota_client_progress(&client, &done, &total);
+        if (stop_at != 0 && done >= stop_at) {
+            break;
+        }
+        if ((i & 63) == 0) {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return rc;
+}
+
+static void start_client(int proto, uint16_t port)
+{
+    struct ota_client_config cfg = config(proto, port);
+    sock_net_init(&snet, &net);
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+}
+
+static const uint8_t *staging_bytes(void)
+{
+    return flash_sim_mem() + (STAGING_ADDR - FLASH_BASE_ADDR);
+}
+
+/* The bootloader core installs what the client marked, and version 2 then boots. */
+static void assert_installs_v2(void)
+{
+    struct bootctl_scan scan;
+    assert_int_equal(bootctl_scan(&scan), 0);
+    assert_true(scan.pending_valid);
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(out.action, BOOT_ACTION_INSTALLED);
+    assert_int_equal(out.jump_addr, APP_ADDR);
+    assert_int_equal(out.version.iv_major, 2);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    board_fresh();
+    return 0;
+}
+
+static void test_raw_tutorial_protocol(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW, .img = img_v2, .len = img_v2_len};
+    server_start(&s);
+    start_client(OTA_PROTO_RAW, s.port);
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+    /* One 'A' per 512 bytes received; a short last block is not acknowledged. */
+    assert_int_equal(s.acks, img_v2_len / 512);
+    assert_int_equal(client.stats.acks_sent, img_v2_len / 512);
+    assert_int_equal(s.conns, 1);
+    assert_installs_v2();
+}
+
+static void test_raw_drops_resume_with_offsets(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW_RESUME, .img = img_v2, .len = img_v2_len};
+    s.drop_after[0] = 10000;
+    s.drop_after[1] = 33333;
+    s.drop_after[2] = 1;
+    s.drop_after[3] = 70001;
+    server_start(&s);
+    start_client(OTA_PROTO_RAW_RESUME, s.port);
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_int_equal(s.conns, 5);
+    /* Every reconnect asked for exactly what was missing. */
+    assert_int_equal(s.offsets[0], 0);
+    assert_int_equal(s.offsets[1], 10000);
+    assert_int_equal(s.offsets[2], 43333);
+    assert_int_equal(s.offsets[3], 43334);
+    assert_int_equal(s.offsets[4], 113335);
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+    assert_int_equal(client.stats.bytes_skipped, 0);
+    assert_installs_v2();
+}
+
+static void test_resets_lose_nothing_written(void **state)
+{
+    (void)state;
+    /* A reset may discard bytes still in the receive queue: the client asks for them again. */
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW_RESUME, .img = img_v2, .len = img_v2_len, .rst = true};
+    for (int i = 0; i < 4; i++) {
+        s.drop_after[i] = 9000 + 7001u * (uint32_t)i;
+    }
+    server_start(&s);
+    start_client(OTA_PROTO_RAW_RESUME, s.port);
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_true(s.conns >= 2);
+    for (int i = 1; i < s.conns && i < MAX_CONNS; i++) {
+        assert_true(s.offsets[i] >= s.offsets[i - 1]);
+    }
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+    assert_installs_v2();
+}
+
+static void test_http_drops_resume_with_range(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_HTTP, .img = img_v2, .len = img_v2_len};
+    s.drop_after[0] = 5000;
+    s.drop_after[1] = 60000;
+    server_start(&s);
+    start_client(OTA_PROTO_HTTP, s.port);
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_int_equal(s.conns, 3);
+    assert_int_equal(s.offsets[1], 5000);
+    assert_int_equal(s.offsets[2], 65000);
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+    assert_installs_v2();
+}
+
+static void test_raw_tutorial_drop_skips_written_bytes(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW, .img = img_v2, .len = img_v2_len};
+    s.drop_after[0] = 50000;
+    server_start(&s);
+    start_client(OTA_PROTO_RAW, s.port);
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_int_equal(s.conns, 2);
+    /* The tutorial's server always starts at 0: what is in flash is received again, not written. */
+    assert_int_equal(client.stats.bytes_skipped, 50000);
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+}
+
+static void test_device_reset_resumes_from_checkpoint(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_HTTP, .img = img_v2, .len = img_v2_len};
+    server_start(&s);
+    start_client(OTA_PROTO_HTTP, s.port);
+    assert_int_equal(run(90000), OTA_CLIENT_BUSY);
+    /* Reset: RAM is gone, only flash remains. */
+    sock_net_close_all(&snet);
+    memset(&client, 0xA5, sizeof client);
+    start_client(OTA_PROTO_HTTP, s.port);
+    assert_true(client.stats.resumed_from >= 86016); /* last 4 KB checkpoint at or before 90000 */
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_int_equal(s.offsets[s.conns - 1], client.stats.resumed_from);
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+    assert_installs_v2();
+}
+
+static void test_stalled_server_times_out_then_resumes(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW_RESUME, .img = img_v2, .len = img_v2_len};
+    s.stall = true;
+    server_start(&s);
+    start_client(OTA_PROTO_RAW_RESUME, s.port);
+    assert_int_equal(run(0), OTA_CLIENT_DONE); /* second connection completes */
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_int_equal(s.conns, 2);
+    assert_int_equal(s.offsets[1], 3072);
+    assert_memory_equal(staging_bytes(), img_v2, img_v2_len);
+}
+
+static void test_stalled_server_gives_up(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW_RESUME, .img = img_v2, .len = img_v2_len};
+    for (int i = 0; i < MAX_CONNS; i++) {
+        s.drop_after[i] = 0;
+    }
+    s.stall = true;
+    s.stall_all = true;
+    server_start(&s);
+    struct ota_client_config cfg = config(OTA_PROTO_RAW_RESUME, s.port);
+    cfg.max_attempts = 2;
+    sock_net_init(&snet, &net);
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_ERR_RECV_TIMEOUT);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    /* The first connection made progress, then two in a row made none. */
+    assert_int_equal(s.conns, 3);
+    struct bootctl_scan scan;
+    assert_int_equal(bootctl_scan(&scan), 0);
+    assert_false(scan.pending_valid);
+}
+
+static void assert_nothing_erased(void)
+{
+    struct flash_sim_counters ct;
+    flash_sim_counters(&ct);
+    for (unsigned sec = 3; sec < FLASH_SECTOR_COUNT; sec++) {
+        assert_int_equal(ct.sector_erases[sec], 0);
+    }
+}
+
+static void test_garbage_is_refused_before_any_erase(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW, .img = img_v2, .len = img_v2_len, .garbage = true};
+    server_start(&s);
+    flash_sim_counters_clear();
+    start_client(OTA_PROTO_RAW, s.port);
+    assert_int_equal(run(0), OTA_ERR_HEADER);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_nothing_erased();
+}
+
+static void test_too_big_and_downgrade_refused_before_erase(void **state)
+{
+    (void)state;
+    static uint8_t big[64];
+    memcpy(big, img_v2, sizeof big);
+    /* Header claims a payload larger than the staging area. */
+    big[12] = 0x00;
+    big[13] = 0x00;
+    big[14] = 0x04;
+    big[15] = 0x00;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW, .img = big, .len = sizeof big};
+    server_start(&s);
+    flash_sim_counters_clear();
+    start_client(OTA_PROTO_RAW, s.port);
+    assert_int_equal(run(0), OTA_ERR_HEADER);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_nothing_erased();
+
+    /* Version 1.0.0 is installed: serving 1.0.0 again is a downgrade unless forced. */
+    static struct script s2;
+    s2 = (struct script){.proto = OTA_PROTO_RAW, .img = img_v1, .len = img_v1_len};
+    server_start(&s2);
+    start_client(OTA_PROTO_RAW, s2.port);
+    assert_int_equal(run(0), OTA_ERR_DOWNGRADE);
+    server_stop(&s2);
+    sock_net_close_all(&snet);
+    assert_nothing_erased();
+}
+
+static void test_wrong_signature_never_marked(void **state)
+{
+    (void)state;
+    static uint8_t bad[160 * 1024];
+    struct testimg_opts o = testimg_defaults(30000, 3, 0, 0);
+    o.sign_key = TESTIMG_KEY_B;
+    size_t len = testimg_build(&o, bad, sizeof bad);
+    assert_true(len > 0);
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_HTTP, .img = bad, .len = len};
+    server_start(&s);
+    start_client(OTA_PROTO_HTTP, s.port);
+    assert_int_equal(run(0), OTA_ERR_VERIFY);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    struct bootctl_scan scan;
+    assert_int_equal(bootctl_scan(&scan), 0);
+    assert_false(scan.pending_valid);
+    /* The bootloader keeps version 1. */
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(out.action, BOOT_ACTION_NONE);
+    assert_int_equal(out.version.iv_major, 1);
+}
+
+static void test_connect_refused_and_dns_failure(void **state)
+{
+    (void)state;
+    /* A port nobody listens on. */
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW, .img = img_v2, .len = img_v2_len};
+    server_start(&s);
+    uint16_t port = s.port;
+    server_stop(&s);
+    struct ota_client_config cfg = config(OTA_PROTO_RAW, port);
+    cfg.max_attempts = 3;
+    sock_net_init(&snet, &net);
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_ERR_CONNECT);
+    assert_int_equal(snet.connects, 3);
+
+    cfg.host = "fw.example";
+    sock_net_init(&snet, &net);
+    snet.name = "other.example";
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_ERR_DNS);
+
+    sock_net_init(&snet, &net);
+    snet.net_down = true;
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_ERR_NET);
+    assert_nothing_erased();
+}
+
+static void test_host_name_resolves(void **state)
+{
+    (void)state;
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_HTTP, .img = img_v2, .len = img_v2_len};
+    server_start(&s);
+    struct ota_client_config cfg = config(OTA_PROTO_HTTP, s.port);
+    cfg.host = "fw.example";
+    sock_net_init(&snet, &net);
+    snet.name = "fw.example";
+    memcpy(snet.name_ip, (uint8_t[]){192, 168, 1, 2}, 4);
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_CLIENT_DONE);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_installs_v2();
+}
+
+static void test_config_checked(void **state)
+{
+    (void)state;
+    struct ota_client_config cfg = config(OTA_PROTO_HTTP, 80);
+    sock_net_init(&snet, &net);
+    cfg.path = "firmware";
+    assert_int_equal(ota_client_init(&client, &cfg, &net), OTA_ERR_ARG);
+    cfg = config(OTA_PROTO_HTTP, 0);
+    assert_int_equal(ota_client_init(&client, &cfg, &net), OTA_ERR_ARG);
+    cfg = config(7, 80);
+    assert_int_equal(ota_client_init(&client, &cfg, &net), OTA_ERR_ARG);
+    cfg = config(OTA_PROTO_RAW, 80);
+    cfg.pubkey = NULL;
+    assert_int_equal(ota_client_init(&client, &cfg, &net), OTA_ERR_ARG);
+    assert_string_equal(ota_client_status_str(OTA_ERR_DOWNGRADE), "not newer than installed");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_raw_tutorial_protocol, setup),
+        cmocka_unit_test_setup(test_raw_drops_resume_with_offsets, setup),
+        cmocka_unit_test_setup(test_resets_lose_nothing_written, setup),
+        cmocka_unit_test_setup(test_http_drops_resume_with_range, setup),
+        cmocka_unit_test_setup(test_raw_tutorial_drop_skips_written_bytes, setup),
+        cmocka_unit_test_setup(test_device_reset_resumes_from_checkpoint, setup),
+        cmocka_unit_test_setup(test_stalled_server_times_out_then_resumes, setup),
+        cmocka_unit_test_setup(test_stalled_server_gives_up, setup),
+        cmocka_unit_test_setup(test_garbage_is_refused_before_any_erase, setup),
+        cmocka_unit_test_setup(test_too_big_and_downgrade_refused_before_erase, setup),
+        cmocka_unit_test_setup(test_wrong_signature_never_marked, setup),
+        cmocka_unit_test_setup(test_connect_refused_and_dns_failure, setup),
+        cmocka_unit_test_setup(test_host_name_resolves, setup),
+        cmocka_unit_test_setup(test_config_checked, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
