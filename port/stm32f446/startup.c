@@ -249,10 +249,10 @@ void Default_Handler(void)
 
 /*
  * Runs with the reset state or the state the bootloader hands over (docs/port-stm32f446.md):
- * MSP from the table, thread mode, CONTROL = 0. No FP instruction may run before CPACR is set,
- * and nothing in .data/.bss may be read before the copies; this function touches neither.
+ * thread mode, CONTROL = 0. No FP instruction may run before CPACR is set, and nothing in
+ * .data/.bss may be read before the copies; this function touches neither.
  */
-void Reset_Handler(void)
+__attribute__((noreturn, used)) static void startup_c(void)
 {
     CM4_SCB->CPACR |= SCB_CPACR_CP10_CP11_FULL;
     cm4_dsb();
@@ -271,7 +271,18 @@ void Reset_Handler(void)
     cm4_isb();
 
     (void)main();
-    /* main never returns in either program; if it does, reset rather than run off the end. */
+    /* main never returns in either program; if it does, wait here for the watchdog. */
     for (;;) {
     }
+}
+
+/*
+ * MSP is loaded from the table by the hardware (reset) or by the bootloader (jump); loading it
+ * again here makes a start by a debugger at the entry point (which leaves SP as it was) safe.
+ */
+__attribute__((naked)) void Reset_Handler(void)
+{
+    __asm volatile("ldr r0, =_estack\n"
+                   "msr msp, r0\n"
+                   "b startup_c\n");
 }
