@@ -202,6 +202,7 @@ struct w5500_model {
     uint32_t buf_base;
     uint32_t buf_size;
     bool deferred; /* advance() came during a frame */
+    uint64_t last_poll; /* model time of the last host socket poll */
 
     /* registers and memory */
     uint8_t common[C_SIZE];
@@ -767,7 +768,6 @@ static void udp_deliver(struct w5500_model *m, unsigned n, uint32_t ip, uint16_t
             m->trunc_count--;
         }
     }
-    struct sock *s = &m->s[n];
     uint32_t size = buf_size(m, false, n);
     uint32_t used = sock_rsr(m, n);
     if (len > UDP_MAX_DGRAM || (uint64_t)UDP_HDR_LEN + len > size - used) {
@@ -780,7 +780,6 @@ static void udp_deliver(struct w5500_model *m, unsigned n, uint32_t ip, uint16_t
     set_be16(&hdr[6], (uint16_t)len);
     rx_put(m, n, hdr, UDP_HDR_LEN);
     rx_put(m, n, p, len);
-    (void)s;
     sock_flag(m, n, SIR_RECV);
 }
 
@@ -820,7 +819,6 @@ static void udp_route(struct w5500_model *m, unsigned n, uint32_t dip, uint16_t 
         m->stats.dhcp_requests++;
         size_t r = w5500_dhcp_serve(&m->dhcp, p, len, reply, sizeof(reply));
         /* Replies go to the client port, broadcast, since the client has no address yet. */
-        (void)sport;
         lan_reply(m, n, true, m->cfg.dhcp_server_ip, PORT_DHCP_SERVER, PORT_DHCP_CLIENT, reply, r);
         return;
     }
@@ -1299,13 +1297,17 @@ static void service(struct w5500_model *m)
     if (!chip_ready(m)) {
         return;
     }
-    tokens_refill(m);
-    accept_service(m);
-    for (unsigned n = 0; n < NUM_SOCKETS; n++) {
-        if (m->s[n].sr == SOCK_UDP) {
-            udp_service(m, n);
-        } else {
-            tcp_service(m, n);
+    /* Host sockets are polled at most every host_poll_us of model time (0: on every call). */
+    if (m->cfg.host_poll_us == 0 || m->now - m->last_poll >= m->cfg.host_poll_us) {
+        m->last_poll = m->now;
+        tokens_refill(m);
+        accept_service(m);
+        for (unsigned n = 0; n < NUM_SOCKETS; n++) {
+            if (m->s[n].sr == SOCK_UDP) {
+                udp_service(m, n);
+            } else {
+                tcp_service(m, n);
+            }
         }
     }
     timers_run(m);

@@ -34,6 +34,8 @@ struct w5500_model_config {
     /* Added by the model's owner (config_default fills them): */
     uint32_t host_peer_ip;  /* LAN address shown in Sn_DIPR for inbound host connections */
     bool imr_gates_sn_ir;   /* Sn_IR bits set only when the Sn_IMR bit is 1 (datasheet wording) */
+    uint32_t host_poll_us;  /* poll host sockets at most this often in model time (0: every
+                             * advance); timers (ARP/TCP timeouts) run on every advance anyway */
 };
 
 /* Sensible defaults: link up, 192.168.1.0/24, gateway/DHCP/DNS at .1, pool from .100, 1 h lease,

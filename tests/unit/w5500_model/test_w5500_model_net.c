@@ -312,6 +312,28 @@ static void test_rsr_changes_only_between_frames(void **state)
     assert_int_equal(close(lfd), 0);
 }
 
+static void test_host_poll_interval(void **state)
+{
+    (void)state;
+    t_model_free();
+    struct w5500_model_config cfg;
+    w5500_model_config_default(&cfg);
+    cfg.host_poll_us = 1000;
+    t_model_new(&cfg);
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    t_advance(1000); /* a poll happens here */
+    const uint8_t d[10] = {0};
+    h_write_all(cfd, d, sizeof(d));
+    t_advance(999);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 0);
+    t_advance(1);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 10);
+    assert_int_equal(close(cfd), 0);
+    assert_int_equal(close(lfd), 0);
+}
+
 static void test_udp_echo_and_header(void **state)
 {
     (void)state;
@@ -641,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_server_inbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rsr_changes_only_between_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_poll_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo_and_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_pointer_wrap_and_full_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_unreachable_and_conflict_probe, setup, teardown),
