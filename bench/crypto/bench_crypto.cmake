@@ -1,0 +1,20 @@
+# Runs the host throughput bench, then reports the Cortex-M4 code size of each library object
+# from the firmware build (arm-none-eabi-size on libota_crypto.a), if that build exists.
+# Usage: cmake -DBENCH=<exe> -DFW_LIB=<libota_crypto.a> -DSIZE=<arm-none-eabi-size> -P this
+execute_process(COMMAND ${BENCH} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "bench_crypto failed (${rc})")
+endif()
+if(NOT EXISTS "${FW_LIB}")
+    message(STATUS "crypto code size: ${FW_LIB} not built (make firmware first)")
+    return()
+endif()
+if(NOT SIZE)
+    message(STATUS "crypto code size: arm-none-eabi-size not found")
+    return()
+endif()
+execute_process(COMMAND ${SIZE} ${FW_LIB} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${SIZE} ${FW_LIB} failed")
+endif()
+message("crypto code size on Cortex-M4 (-Os, ${FW_LIB}):\n${out}")
