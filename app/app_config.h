@@ -72,6 +72,10 @@
 #ifndef APP_LED_PERIOD_MS
 #define APP_LED_PERIOD_MS 200u
 #endif
+/* Presses closer together than this count once (contact bounce). */
+#ifndef APP_BUTTON_DEBOUNCE_MS
+#define APP_BUTTON_DEBOUNCE_MS 50u
+#endif
 /* Button interrupt priority (0 highest .. 15 lowest; SysTick runs at 15). */
 #ifndef APP_BUTTON_IRQ_PRIO
 #define APP_BUTTON_IRQ_PRIO 8u
@@ -94,5 +98,6 @@ _Static_assert(APP_CONNECT_TIMEOUT_MS >= 500u && APP_CONNECT_TIMEOUT_MS <= 60000
 _Static_assert(APP_RECV_TIMEOUT_MS >= 1000u && APP_RECV_TIMEOUT_MS <= 120000u, "receive timeout");
 _Static_assert(APP_LED_PERIOD_MS >= 10u && APP_LED_PERIOD_MS <= 5000u, "LED period");
 _Static_assert(APP_BUTTON_IRQ_PRIO <= 15u, "4 priority bits");
+_Static_assert(APP_BUTTON_DEBOUNCE_MS <= 1000u, "debounce at most 1 s");
 
 #endif /* APP_CONFIG_H */

@@ -90,6 +90,7 @@ int main(void)
     }
 
     uint32_t last_toggle = systick_ms();
+    uint32_t last_press = last_toggle - APP_BUTTON_DEBOUNCE_MS;
     for (;;) {
         iwdg_refresh();
         uint32_t now = systick_ms();
@@ -99,7 +100,10 @@ int main(void)
         }
         if (app_button_flag) {
             app_button_flag = false;
-            app_update_requested();
+            if (now - last_press >= APP_BUTTON_DEBOUNCE_MS) {
+                app_update_requested();
+            }
+            last_press = now;
         }
         app_poll(now);
     }

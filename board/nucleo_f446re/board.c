@@ -106,9 +106,9 @@ void board_w5500_deselect(void)
     gpio_write(BOARD_W5500_CS_PORT, BOARD_W5500_CS_PIN, true);
 }
 
-void board_w5500_reset(bool assert_reset)
+void board_w5500_reset_pin(bool level)
 {
-    gpio_write(BOARD_W5500_RST_PORT, BOARD_W5500_RST_PIN, !assert_reset);
+    gpio_write(BOARD_W5500_RST_PORT, BOARD_W5500_RST_PIN, level);
 }
 
 int board_w5500_transfer(const uint8_t *tx, uint8_t *rx, size_t len)

@@ -70,10 +70,10 @@ int board_w5500_spi_init(void);
 void board_w5500_select(void);
 void board_w5500_deselect(void);
 
-/* W5500 RSTn: true drives it low (reset held). */
-void board_w5500_reset(bool assert_reset);
+/* W5500 RSTn pin level (electrical, as struct w5500_port's reset_pin): false holds the chip in reset. */
+void board_w5500_reset_pin(bool level);
 
-/* Full-duplex transfer with the W5500 (CS is the caller's). 0 or an spi_err. */
+/* Full-duplex transfer with the W5500 (CS is the caller's). 0 or an spi_err (negative). */
 int board_w5500_transfer(const uint8_t *tx, uint8_t *rx, size_t len);
 
 /* Reset every block the board set up (GPIO ports, USART2, SPI1, EXTI) before the jump. */

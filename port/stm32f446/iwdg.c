@@ -14,6 +14,8 @@ _Static_assert((4ull << IWDG_PRESCALER_CODE) * (IWDG_RELOAD + 1ull) * 1000ull / 
 
 int iwdg_start(void)
 {
+    /* A core halted by a debugger also stops the watchdog (no effect without a debugger). */
+    STM32_DBGMCU->APB1FZ |= DBGMCU_APB1FZ_IWDG_STOP;
     struct stm32_iwdg *w = STM32_IWDG;
     w->KR = IWDG_KEY_START; /* also starts the LSI */
     w->KR = IWDG_KEY_UNLOCK;
