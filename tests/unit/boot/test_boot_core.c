@@ -444,6 +444,28 @@ static void test_torn_commit_word_recovered(void **state)
     assert_int_equal(out.action, BOOT_ACTION_RECOVERED);
 }
 
+/* A cut in the middle of the sector-2 erase at the end of an install kept the old header bytes
+ * and wiped the log (PENDING gone) while the application area holds the new image. */
+static void test_torn_erase_keeping_old_header_recovered(void **state)
+{
+    (void)state;
+    static uint8_t old_area[BOOTCTL_HDR_AREA_SIZE];
+    memcpy(old_area, &flash_sim_mem()[APPHDR_ADDR - FLASH_BASE_ADDR], sizeof old_area);
+    stage_and_request(12000, 1, 4, 0);
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&boot_test_hooks, &out), BOOT_ERR_NONE);
+    assert_boot_version(&out, 1, 4);
+    uint8_t *s2 = &flash_sim_mem()[APPHDR_ADDR - FLASH_BASE_ADDR];
+    memset(s2, 0xFF, APPHDR_SIZE);
+    memcpy(s2, old_area, sizeof old_area);
+    boot_cap_clear();
+    assert_int_equal(boot_run(&boot_test_hooks, &out), BOOT_ERR_NONE);
+    assert_boot_version(&out, 1, 4);
+    assert_int_equal(out.action, BOOT_ACTION_RECOVERED);
+    assert_true(boot_cap_has("boot: header does not match the application area"));
+    assert_quiet_boot(1, 4);
+}
+
 static void test_blank_chip_has_no_app_and_writes_nothing(void **state)
 {
     (void)state;
@@ -520,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup(test_blank_sector2_recovered, setup),
         cmocka_unit_test_setup(test_garbage_sector2_recovered, setup),
         cmocka_unit_test_setup(test_torn_commit_word_recovered, setup),
+        cmocka_unit_test_setup(test_torn_erase_keeping_old_header_recovered, setup),
         cmocka_unit_test_setup(test_blank_chip_has_no_app_and_writes_nothing, setup),
         cmocka_unit_test_setup(test_corrupt_app_not_started, setup),
         cmocka_unit_test_setup(test_corrupt_app_rescued_by_staged_update, setup),
