@@ -18,9 +18,13 @@
 #include "ota_util.h"
 #include "sha512.h"
 
-/* Window of the NAF recoding; tables hold 2^(w-2) points of 160 bytes each (two tables). */
+/*
+ * Window of the NAF recoding. Two tables of 2^(w-2) points of 160 bytes live on the stack during
+ * the scalar multiplication: w = 4 costs 1280 bytes, w = 5 costs 2560 bytes for about 4% fewer
+ * cycles (docs/crypto.md has both figures). The bootloader's stack is the scarcer resource.
+ */
 #ifndef ED25519_WNAF_WIDTH
-#define ED25519_WNAF_WIDTH 5
+#define ED25519_WNAF_WIDTH 4
 #endif
 _Static_assert(ED25519_WNAF_WIDTH >= 2 && ED25519_WNAF_WIDTH <= 7, "ED25519_WNAF_WIDTH: 2..7");
 #define ED25519_TABLE_SIZE (1u << (ED25519_WNAF_WIDTH - 2))
@@ -37,8 +41,8 @@ _Static_assert(ED25519_WNAF_WIDTH >= 2 && ED25519_WNAF_WIDTH <= 7, "ED25519_WNAF
  * Field arithmetic mod p = 2^255 - 19
  *
  * Invariant ("carried"): every fe handed between functions has limbs below 2^26 (even) and
- * 2^25 + 2^17 (odd). Then in fe_mul, 19 * limb < 2^31 fits 32 bits, every product is below
- * 2^58.3 and a sum of ten below 2^61.7, so the uint64_t accumulators cannot overflow.
+ * 2^25 + 2^17 (odd). Then a limb, even doubled, fits 27 bits, a product of two limbs 54 bits, and
+ * the column sums of fe_mul and fe_sq stay far below 2^64 (bounds at each function).
  * ------------------------------------------------------------------------------------------- */
 
 #define FE_LIMBS 10
@@ -110,32 +114,20 @@ static void fe_neg(fe *h, const fe *f)
  * plus one extra bit when i and j are both odd (25.5i and 25.5j each round up): those products
  * are doubled. Terms with i + j >= 10 sit at 2^255 * 2^off(i + j - 10) and fold in times 19.
  */
-static void fe_mul(fe *h, const fe *f, const fe *g)
+/*
+ * Folds the 19 column sums of a product (column k at bit off(k), each below 2^57) into a carried
+ * fe: column k + 10 sits at 2^255 * 2^off(k) = 19 * 2^off(k) mod p, so it joins column k times 19
+ * (below 2^61.3 together); then one carry pass, whose wrap-around carry is below 2^37.
+ */
+static void fe_reduce_wide(fe *h, uint64_t t[2 * FE_LIMBS - 1])
 {
-    uint32_t f2[FE_LIMBS];
-    uint32_t g19[FE_LIMBS];
-    uint64_t t[FE_LIMBS];
-
-    for (unsigned i = 0; i < FE_LIMBS; i++) {
-        f2[i] = f->v[i] << (i & 1u);
-        g19[i] = 19u * g->v[i];
+    for (unsigned k = 0; k < FE_LIMBS - 1; k++) {
+        t[k] += 19u * t[k + FE_LIMBS];
     }
-    for (unsigned k = 0; k < FE_LIMBS; k++) {
-        uint64_t s = 0;
-        for (unsigned i = 0; i < FE_LIMBS; i++) {
-            unsigned j = (i <= k) ? k - i : k + FE_LIMBS - i;
-            uint32_t a = ((i & j & 1u) != 0) ? f2[i] : f->v[i];
-            uint32_t b = (i <= k) ? g->v[j] : g19[j];
-            s += (uint64_t)a * b;
-        }
-        t[k] = s;
-    }
-
     for (unsigned i = 0; i < FE_LIMBS - 1; i++) {
         t[i + 1] += t[i] >> fe_width(i);
         t[i] &= fe_mask(i);
     }
-    /* t[9] < 2^62, so the wrapped carry is below 2^37 and 19 times it below 2^42. */
     uint64_t top = t[9] >> 25;
     t[9] &= fe_mask(9);
     t[0] += 19u * top;
@@ -146,9 +138,47 @@ static void fe_mul(fe *h, const fe *f, const fe *g)
     }
 }
 
+/*
+ * h = f * g, schoolbook into 19 columns. Limb i times limb j lands at bit off(i) + off(j), which
+ * is off(i + j) plus one extra bit when i and j are both odd (25.5i and 25.5j both round up), so
+ * those products are doubled. Each product is below 2^26.01 * 2^26 (doubled), a column of ten
+ * below 2^55.4.
+ */
+static void fe_mul(fe *h, const fe *f, const fe *g)
+{
+    uint64_t t[2 * FE_LIMBS - 1] = {0};
+
+    for (unsigned i = 0; i < FE_LIMBS; i++) {
+        /* 32-bit operands (below 2^27) so the target uses its 32x32->64 multiply-accumulate. */
+        uint32_t a_even = f->v[i];             /* times an even limb of g */
+        uint32_t a_odd = f->v[i] << (i & 1u); /* times an odd limb of g */
+        for (unsigned j = 0; j < FE_LIMBS; j += 2) {
+            t[i + j] += (uint64_t)a_even * g->v[j];
+            t[i + j + 1] += (uint64_t)a_odd * g->v[j + 1];
+        }
+    }
+    fe_reduce_wide(h, t);
+}
+
+/*
+ * h = f^2: fe_mul's sum with each cross product f_i f_j (i < j) taken once and doubled, 55
+ * products instead of 100. A cross term is below 2^27.01 * 2^27.01 (doubled twice when both are
+ * odd), and a column holds at most five of them plus one square.
+ */
 static void fe_sq(fe *h, const fe *f)
 {
-    fe_mul(h, f, f);
+    uint64_t t[2 * FE_LIMBS - 1] = {0};
+
+    for (unsigned i = 0; i < FE_LIMBS; i++) {
+        uint32_t fi = f->v[i];
+        uint32_t fi2 = fi << 1;
+        t[2 * i] += (uint64_t)fi * ((i & 1u) != 0 ? fi2 : fi);
+        for (unsigned j = i + 1; j < FE_LIMBS; j++) {
+            uint32_t fj = f->v[j] << (i & j & 1u);
+            t[i + j] += (uint64_t)fi2 * fj;
+        }
+    }
+    fe_reduce_wide(h, t);
 }
 
 /* h = f^(2^n): n successive squarings. */
@@ -429,7 +459,7 @@ static void ge_tobytes(uint8_t s[32], const ge_ext *p)
  * RFC 8032 5.1.3. Fails if y >= p (non-canonical), if (y^2 - 1) / (d y^2 + 1) has no square root,
  * or if x = 0 with the sign bit set. d y^2 + 1 is never 0 (d is not a square), so no division by 0.
  */
-static int ge_frombytes(ge_ext *p, const uint8_t s[32], const fe *d)
+ED25519_NOINLINE static int ge_frombytes(ge_ext *p, const uint8_t s[32], const fe *d)
 {
     uint8_t canon[32];
     unsigned x0 = s[31] >> 7;
@@ -594,14 +624,14 @@ static void sc_wnaf(int8_t naf[SC_NAF_LEN], const uint32_t k_in[SC_WORDS])
 /* tbl[i] = (2i + 1) * p for the odd NAF digits. */
 static void ge_odd_multiples(ge_cached tbl[ED25519_TABLE_SIZE], const ge_ext *p, const fe *d2)
 {
-    ge_ext cur = *p;
-    ge_ext two_p;
+    ge_ext cur;
     ge_cached two_p_c;
     ge_partial t;
 
     ge_dbl(&t, p);
-    ge_finish(&two_p, &t, 1);
-    ge_to_cached(&two_p_c, &two_p, d2);
+    ge_finish(&cur, &t, 1); /* cur = 2p, briefly */
+    ge_to_cached(&two_p_c, &cur, d2);
+    cur = *p;
     ge_to_cached(&tbl[0], p, d2);
     for (unsigned i = 1; i < ED25519_TABLE_SIZE; i++) {
         ge_add(&t, &cur, &two_p_c, 0);
@@ -680,7 +710,7 @@ ED25519_NOINLINE static void ed25519_challenge(uint32_t k[SC_WORDS], const uint8
 }
 
 /* y of an encoding is below p (the sign bit is not part of y). */
-static int ed25519_y_canonical(const uint8_t s[32])
+ED25519_NOINLINE static int ed25519_y_canonical(const uint8_t s[32])
 {
     fe y;
     uint8_t canon[32];
