@@ -347,6 +347,11 @@ static int read_stable(struct w5500_dev *dev, uint8_t sn, uint16_t addr, uint8_t
     uint8_t prev[6];
     OTA_ASSERT(len >= 2 && len <= sizeof prev);
     OTA_TRY(rd(dev, W5500_BSB_SREG(sn), addr, prev, len));
+    if (prev[0] == 0 && prev[1] == 0) {
+        /* Zero (nothing to read / no space) is safe even if torn: at worst one extra poll. */
+        memcpy(out, prev, len);
+        return W5500_OK;
+    }
     for (unsigned i = 0; i < STABLE_TRIES; i++) {
         OTA_TRY(rd(dev, W5500_BSB_SREG(sn), addr, out, len));
         if (out[0] == prev[0] && out[1] == prev[1]) {
