@@ -1232,6 +1232,7 @@ static void udp_service(struct w5500_model *m, unsigned n)
             return;
         }
         struct sockaddr_in from;
+        memset(&from, 0, sizeof(from));
         socklen_t fl = sizeof(from);
         ssize_t r = recvfrom(s->fd, m->dgram, sizeof(m->dgram), MSG_DONTWAIT,
                              (struct sockaddr *)&from, &fl);
@@ -1259,6 +1260,7 @@ static void accept_service(struct w5500_model *m)
         struct expose *e = &m->expose[i];
         for (;;) {
             struct sockaddr_in peer;
+            memset(&peer, 0, sizeof(peer));
             socklen_t pl = sizeof(peer);
             int fd = accept4(e->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {

@@ -147,9 +147,9 @@ static uint8_t msg_type(const uint8_t *m, size_t len)
 static void test_dhcp_exchange(void **state)
 {
     (void)state;
-    uint8_t q[548];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[548] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     dhcp_socket(0x02);
     /* DISCOVER -> OFFER of the first pool address, from 192.168.1.1:67. */
     size_t n = exchange(0, q, dhcp_msg(q, 1, 0x11223344, MAC_A, 0, 0), r, sizeof(r), hdr);
@@ -184,19 +184,23 @@ static void test_dhcp_exchange(void **state)
     assert_int_equal(n, 0);
     /* A second client gets the next address; the first keeps its own. */
     n = exchange(0, q, dhcp_msg(q, 1, 0x7, MAC_B, 0, 0), r, sizeof(r), hdr);
+    assert_int_equal(msg_type(r, n), 2);
     assert_int_equal(get32(&r[16]), IP4(192, 168, 1, 101));
     n = exchange(0, q, dhcp_msg(q, 1, 0x8, MAC_A, 0, 0), r, sizeof(r), hdr);
+    assert_int_equal(msg_type(r, n), 2);
     assert_int_equal(get32(&r[16]), IP4(192, 168, 1, 100));
     /* DECLINE (address in use): never offered again. */
     n = exchange(0, q, dhcp_msg(q, 4, 0x9, MAC_A, IP4(192, 168, 1, 100), IP4(192, 168, 1, 1)), r,
                  sizeof(r), hdr);
     assert_int_equal(n, 0);
     n = exchange(0, q, dhcp_msg(q, 1, 0xA, MAC_A, 0, 0), r, sizeof(r), hdr);
+    assert_int_equal(msg_type(r, n), 2);
     assert_int_equal(get32(&r[16]), IP4(192, 168, 1, 102));
     /* RELEASE frees the lease: the next DISCOVER of that client reuses the freed slot. */
     n = exchange(0, q, dhcp_msg(q, 7, 0xB, MAC_B, 0, 0), r, sizeof(r), hdr);
     assert_int_equal(n, 0);
     n = exchange(0, q, dhcp_msg(q, 1, 0xC, MAC_B, 0, 0), r, sizeof(r), hdr);
+    assert_int_equal(msg_type(r, n), 2);
     assert_int_equal(get32(&r[16]), IP4(192, 168, 1, 101));
     struct w5500_model_stats st;
     w5500_model_get_stats(tm, &st);
@@ -206,9 +210,9 @@ static void test_dhcp_exchange(void **state)
 static void test_dhcp_unicast_renewal_and_bad_input(void **state)
 {
     (void)state;
-    uint8_t q[548];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[548] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     dhcp_socket(0x02);
     (void)exchange(0, q, dhcp_msg(q, 1, 1, MAC_A, 0, 0), r, sizeof(r), hdr);
     (void)exchange(0, q, dhcp_msg(q, 3, 1, MAC_A, IP4(192, 168, 1, 100), IP4(192, 168, 1, 1)), r,
@@ -241,9 +245,9 @@ static void test_dhcp_unicast_renewal_and_bad_input(void **state)
 static void test_dhcp_broadcast_blocked(void **state)
 {
     (void)state;
-    uint8_t q[548];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[548] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     dhcp_socket(0x42); /* UDP with BCASTB: the broadcast OFFER is not received */
     assert_int_equal(exchange(0, q, dhcp_msg(q, 1, 1, MAC_A, 0, 0), r, sizeof(r), hdr), 0);
 }
@@ -251,9 +255,9 @@ static void test_dhcp_broadcast_blocked(void **state)
 static void test_dhcp_faults(void **state)
 {
     (void)state;
-    uint8_t q[548];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[548] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     dhcp_socket(0x02);
     w5500_model_fault_dhcp(tm, W5500_DHCP_FAULT_IGNORE_DISCOVER, 1);
     assert_int_equal(exchange(0, q, dhcp_msg(q, 1, 1, MAC_A, 0, 0), r, sizeof(r), hdr), 0);
@@ -298,9 +302,9 @@ static void test_dhcp_lease_options(void **state)
     cfg.gateway_ip = 0;
     cfg.dhcp_pool_first = IP4(192, 168, 1, 200);
     t_model_new(&cfg);
-    uint8_t q[548];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[548] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     dhcp_socket(0x02);
     size_t n = exchange(0, q, dhcp_msg(q, 1, 1, MAC_A, 0, 0), r, sizeof(r), hdr);
     assert_int_equal(get32(&r[16]), IP4(192, 168, 1, 200));
@@ -366,9 +370,9 @@ static void test_dns_queries(void **state)
     assert_int_equal(w5500_model_dns_add(tm, "ota.example.com", IP4(192, 168, 1, 50)),
                      W5500_MODEL_OK);
     dns_socket();
-    uint8_t q[300];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[300] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     size_t ql = dns_query(q, 0x1234, "ota.example.com", 1);
     size_t n = exchange(1, q, ql, r, sizeof(r), hdr);
     const uint8_t want_hdr[6] = {192, 168, 1, 1, 0, 53};
@@ -395,6 +399,7 @@ static void test_dns_queries(void **state)
     /* Known name, other type (AAAA): NOERROR with no answer. */
     ql = dns_query(q, 0x3, "ota.example.com", 28);
     n = exchange(1, q, ql, r, sizeof(r), hdr);
+    assert_int_equal(n, ql);
     assert_int_equal(r[3] & 0x0F, 0);
     assert_int_equal(r[7], 0);
     /* Malformed question: FORMERR. */
@@ -416,9 +421,9 @@ static void test_dns_faults(void **state)
     assert_int_equal(w5500_model_dns_add(tm, "ota.example.com", IP4(192, 168, 1, 50)),
                      W5500_MODEL_OK);
     dns_socket();
-    uint8_t q[300];
-    uint8_t r[600];
-    uint8_t hdr[8];
+    uint8_t q[300] = {0};
+    uint8_t r[600] = {0};
+    uint8_t hdr[8] = {0};
     size_t ql = dns_query(q, 0x1234, "ota.example.com", 1);
     w5500_model_fault_dns(tm, W5500_DNS_FAULT_DROP, 1);
     assert_int_equal(exchange(1, q, ql, r, sizeof(r), hdr), 0);
@@ -429,6 +434,7 @@ static void test_dns_faults(void **state)
     assert_int_equal(r[ql + 11], 4);
     w5500_model_fault_dns(tm, W5500_DNS_FAULT_SERVFAIL, 1);
     n = exchange(1, q, ql, r, sizeof(r), hdr);
+    assert_int_equal(n, ql);
     assert_int_equal(r[3] & 0x0F, 2);
     assert_int_equal(r[7], 0);
     w5500_model_fault_dns(tm, W5500_DNS_FAULT_WRONG_ID, 1);

@@ -263,7 +263,7 @@ static void test_tcp_server_inbound(void **state)
     t_cmd(3, C_LISTEN);
     assert_int_equal(t_rd8(T_SREG(3), RS_SR), S_LISTEN);
     int c = h_tcp_connect(hp);
-    struct sockaddr_in me;
+    struct sockaddr_in me = {0};
     socklen_t ml = sizeof(me);
     assert_int_equal(getsockname(c, (struct sockaddr *)&me, &ml), 0);
     assert_int_equal(t_wait_sr(3, S_ESTABLISHED, 100, 100000), S_ESTABLISHED);
@@ -349,8 +349,8 @@ static void test_udp_echo_and_header(void **state)
     t_send(1, msg, sizeof(msg));
     assert_int_equal(t_rd8(T_SREG(1), RS_IR), I_SEND_OK);
     clear_ir(1, I_SEND_OK);
-    uint8_t got[2048];
-    struct sockaddr_in from;
+    uint8_t got[2048] = {0};
+    struct sockaddr_in from = {0};
     socklen_t fl = sizeof(from);
     ssize_t r = recvfrom(ufd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
     assert_int_equal(r, 100);
@@ -394,7 +394,7 @@ static void test_udp_pointer_wrap_and_full_buffer(void **state)
     t_wr16(T_SREG(0), RS_DPORT, 9000);
     /* 34 x 2000 bytes: TX_WR passes 0xFFFF and bursts wrap the 2 KB slice. */
     static uint8_t msg[2000];
-    static uint8_t got[2048];
+    static uint8_t got[2048] = {0};
     for (unsigned i = 0; i < 34; i++) {
         t_pattern(msg, sizeof(msg), 100 + i);
         t_send(0, msg, sizeof(msg));
@@ -407,7 +407,7 @@ static void test_udp_pointer_wrap_and_full_buffer(void **state)
     assert_int_equal(t_rd16(T_SREG(0), RS_TX_WR), (uint16_t)(34u * 2000u));
     assert_int_equal(t_rd16(T_SREG(0), RS_TX_RD), (uint16_t)(34u * 2000u));
     /* RX: a 2 KB buffer holds one 1500-byte datagram; the second is dropped whole. */
-    struct sockaddr_in from;
+    struct sockaddr_in from = {0};
     socklen_t fl = sizeof(from);
     t_send(0, msg, 1);
     assert_int_equal(recvfrom(ufd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl), 1);
@@ -613,7 +613,7 @@ static void test_fault_udp_truncate(void **state)
     uint8_t msg[100];
     t_pattern(msg, sizeof(msg), 8);
     t_send(1, msg, 1);
-    struct sockaddr_in from;
+    struct sockaddr_in from = {0};
     socklen_t fl = sizeof(from);
     uint8_t got[200];
     assert_int_equal(recvfrom(ufd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl), 1);

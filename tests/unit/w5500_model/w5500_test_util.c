@@ -42,16 +42,18 @@ void t_advance(uint64_t us)
     w5500_model_advance(tm, tnow);
 }
 
-static void frame(uint8_t bsb, uint16_t addr, bool wr, uint8_t *data, size_t len)
+/* One VDM frame: writes out[] (if not NULL) or reads into in[]. */
+static void frame(uint8_t bsb, uint16_t addr, const uint8_t *out, uint8_t *in, size_t len)
 {
+    bool wr = (out != NULL);
     w5500_model_set_scsn(tm, false);
     assert_int_equal(w5500_model_spi_byte(tm, (uint8_t)(addr >> 8)), 0x01);
     assert_int_equal(w5500_model_spi_byte(tm, (uint8_t)addr), 0x02);
     assert_int_equal(w5500_model_spi_byte(tm, (uint8_t)((bsb << 3) | (wr ? 4 : 0))), 0x03);
     for (size_t i = 0; i < len; i++) {
-        uint8_t r = w5500_model_spi_byte(tm, wr ? data[i] : 0x00);
+        uint8_t r = w5500_model_spi_byte(tm, wr ? out[i] : 0x00);
         if (!wr) {
-            data[i] = r;
+            in[i] = r;
         }
     }
     w5500_model_set_scsn(tm, true);
@@ -59,12 +61,13 @@ static void frame(uint8_t bsb, uint16_t addr, bool wr, uint8_t *data, size_t len
 
 void t_write(uint8_t bsb, uint16_t addr, const uint8_t *data, size_t len)
 {
-    frame(bsb, addr, true, (uint8_t *)(uintptr_t)data, len);
+    frame(bsb, addr, data, NULL, len);
 }
 
 void t_read(uint8_t bsb, uint16_t addr, uint8_t *data, size_t len)
 {
-    frame(bsb, addr, false, data, len);
+    memset(data, 0, len);
+    frame(bsb, addr, NULL, data, len);
 }
 
 void t_wr8(uint8_t bsb, uint16_t addr, uint8_t v)
