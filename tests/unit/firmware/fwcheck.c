@@ -205,6 +205,29 @@ int fw_elf_segments_within(const struct fw_file *elf, uint32_t base, uint32_t si
     return FWCHECK_OK;
 }
 
+int fw_elf_foreach_load(const struct fw_file *elf, fw_segment_cb cb, void *ctx)
+{
+    int rc = fw_elf_check(elf);
+    if (rc != FWCHECK_OK) {
+        return rc;
+    }
+    for (uint32_t i = 0; i < ehdr(elf)->e_phnum; i++) {
+        const Elf32_Phdr *p = (const Elf32_Phdr *)(const void *)(elf->data + ehdr(elf)->e_phoff +
+                                                                 (size_t)i * sizeof(Elf32_Phdr));
+        if (p->p_type != PT_LOAD || p->p_filesz == 0) {
+            continue;
+        }
+        if (!in_file(elf, p->p_offset, p->p_filesz)) {
+            return FWCHECK_ERR_ELF;
+        }
+        rc = cb(ctx, p->p_vaddr, p->p_paddr, elf->data + p->p_offset, p->p_filesz);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return FWCHECK_OK;
+}
+
 int fw_vector_reserved(uint32_t i)
 {
     static const uint8_t reserved_irq[] = {61, 62, 79, 80, 82, 83, 85, 86, 88, 89, 90};

@@ -48,6 +48,11 @@ int fw_elf_word(const struct fw_file *elf, uint32_t addr, uint32_t *out);
 /* Every PT_LOAD segment's load range (filesz) lies inside [base, base + size); *end = highest. */
 int fw_elf_segments_within(const struct fw_file *elf, uint32_t base, uint32_t size, uint32_t *end);
 
+/* Calls cb for every PT_LOAD segment with file content; stops at the first non-zero result. */
+typedef int (*fw_segment_cb)(void *ctx, uint32_t vaddr, uint32_t paddr, const uint8_t *data,
+                             uint32_t filesz);
+int fw_elf_foreach_load(const struct fw_file *elf, fw_segment_cb cb, void *ctx);
+
 /* The 113 words of a vector table in memory (as read from the image). */
 #define FW_VECTOR_COUNT 113u
 /*

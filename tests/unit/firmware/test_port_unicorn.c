@@ -1,0 +1,708 @@
+/*
+ * The port's clock and flash drivers as compiled for the target: functions of bootloader.elf are
+ * called one at a time on Unicorn (Cortex-M4, Thumb), against small register models of RCC, PWR,
+ * FLASH, IWDG and SysTick written from ../shared/reference/stm32f446.md, with faults injected:
+ * a missing HSE, a PLL or over-drive that never gets ready, a latency that does not read back,
+ * a clock switch that never happens, each FLASH_SR error flag, a lock that does not open, BSY
+ * stuck, stale flags, protected sectors and bad arguments.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <unicorn/unicorn.h>
+
+#include "clock.h"
+#include "flash_layout.h"
+#include "flash_stm32.h"
+#include "fwcheck.h"
+
+#define ELF_PATH OTA_FW_DIR "/bootloader.elf"
+
+#define PERIPH_BASE 0x40000000u
+#define PERIPH_SIZE 0x00100000u
+#define PPB_BASE 0xE0000000u
+#define PPB_SIZE 0x00100000u
+#define RET_ADDR 0x2001FF00u /* where called functions return to; emulation stops there */
+#define STACK_TOP 0x2001FE00u
+#define SCRATCH 0x2001F000u  /* argument buffers for the called functions */
+
+/* Register addresses (sheet §1.3, §2.1, §3, §4.8, §4.6). */
+#define A_RCC_CR 0x40023800u
+#define A_RCC_PLLCFGR 0x40023804u
+#define A_RCC_CFGR 0x40023808u
+#define A_PWR_CR 0x40007000u
+#define A_PWR_CSR 0x40007004u
+#define A_FLASH_ACR 0x40023C00u
+#define A_FLASH_KEYR 0x40023C04u
+#define A_FLASH_SR 0x40023C0Cu
+#define A_FLASH_CR 0x40023C10u
+#define A_IWDG_KR 0x40003000u
+#define A_SYST_CSR 0xE000E010u
+
+#define LOG_MAX 4096
+
+struct reg_write {
+    uint32_t addr;
+    uint32_t value;
+};
+
+struct model {
+    /* Faults to inject. */
+    bool hse_absent;
+    bool pll_never_locks;
+    bool od_never_ready;
+    bool latency_sticks_at_0;
+    bool sws_stuck_hsi;
+    bool hsi_never_ready;
+    bool keys_ignored;
+    bool bsy_stuck_on_start; /* BSY never clears once an operation has started */
+    bool bsy_stuck;
+    uint32_t sr_inject; /* error flags raised by the next program/erase */
+    bool countflag_always;
+    /* State. */
+    uint32_t regs[(PERIPH_SIZE + PPB_SIZE) / 4u];
+    bool flash_locked;
+    uint32_t key_step;
+    uint32_t busy_reads;
+    uint32_t iwdg_reloads;
+    uint32_t erases;
+    uint32_t programs;
+    struct reg_write log[LOG_MAX];
+    uint32_t log_len;
+};
+
+struct emu {
+    uc_engine *uc;
+    struct fw_file elf;
+    struct model *m;
+};
+
+static uint32_t *reg(struct model *m, uint32_t addr)
+{
+    if (addr >= PPB_BASE) {
+        return &m->regs[(PERIPH_SIZE + (addr - PPB_BASE)) / 4u];
+    }
+    return &m->regs[(addr - PERIPH_BASE) / 4u];
+}
+
+static void log_write(struct model *m, uint32_t addr, uint32_t value)
+{
+    if (m->log_len < LOG_MAX) {
+        m->log[m->log_len].addr = addr;
+        m->log[m->log_len].value = value;
+        m->log_len++;
+    }
+}
+
+static const uint32_t sector_addr[9] = {0x08000000, 0x08004000, 0x08008000, 0x0800C000, 0x08010000,
+                                        0x08020000, 0x08040000, 0x08060000, 0x08080000};
+
+/* A program or erase starts: BSY for a few reads, then the injected flags (or none). */
+static void flash_start_op(struct model *m)
+{
+    m->busy_reads = 3;
+    m->bsy_stuck = m->bsy_stuck_on_start;
+    *reg(m, A_FLASH_SR) |= m->sr_inject;
+}
+
+static uint64_t model_read(struct model *m, uint32_t addr)
+{
+    uint32_t v = *reg(m, addr);
+    switch (addr) {
+    case A_RCC_CR: {
+        v &= ~((1u << 1) | (1u << 17) | (1u << 25));
+        if ((v & 1u) != 0 && !m->hsi_never_ready) {
+            v |= 1u << 1;
+        }
+        if ((v & (1u << 16)) != 0 && !m->hse_absent) {
+            v |= 1u << 17;
+        }
+        if ((v & (1u << 24)) != 0 && !m->pll_never_locks) {
+            v |= 1u << 25;
+        }
+        return v;
+    }
+    case A_RCC_CFGR: {
+        uint32_t sw = v & 3u;
+        uint32_t sws = m->sws_stuck_hsi ? 0u : sw;
+        return (v & ~0xCu) | (sws << 2);
+    }
+    case A_PWR_CSR: {
+        uint32_t cr = *reg(m, A_PWR_CR);
+        uint32_t csr = 0;
+        if ((cr & (1u << 16)) != 0 && !m->od_never_ready) {
+            csr |= 1u << 16;
+        }
+        if ((cr & (1u << 17)) != 0 && !m->od_never_ready) {
+            csr |= 1u << 17;
+        }
+        return csr;
+    }
+    case A_FLASH_ACR:
+        return m->latency_sticks_at_0 ? (v & ~0xFu) : v;
+    case A_FLASH_SR:
+        if (m->bsy_stuck) {
+            return v | (1u << 16);
+        }
+        if (m->busy_reads > 0) {
+            m->busy_reads--;
+            return v | (1u << 16);
+        }
+        return v;
+    case A_FLASH_CR:
+        return (v & ~(1u << 31)) | (m->flash_locked ? 1u << 31 : 0u);
+    case A_SYST_CSR:
+        return m->countflag_always ? (v | (1u << 16)) : v;
+    default:
+        return v;
+    }
+}
+
+static void model_write(uc_engine *uc, struct model *m, uint32_t addr, uint32_t value)
+{
+    log_write(m, addr, value);
+    switch (addr) {
+    case A_FLASH_KEYR:
+        if (m->keys_ignored) {
+            return;
+        }
+        if (m->key_step == 0 && value == 0x45670123u) {
+            m->key_step = 1;
+        } else if (m->key_step == 1 && value == 0xCDEF89ABu) {
+            m->key_step = 0;
+            m->flash_locked = false;
+        } else {
+            m->key_step = 0;
+        }
+        return;
+    case A_FLASH_SR:
+        *reg(m, addr) &= ~(value & 0x1F3u); /* write 1 to clear */
+        return;
+    case A_FLASH_CR:
+        if (m->flash_locked) {
+            return; /* CR ignores writes while locked */
+        }
+        if ((value & (1u << 31)) != 0) {
+            m->flash_locked = true;
+        }
+        if ((value & (1u << 16)) != 0 && (value & 2u) != 0) { /* STRT with SER */
+            uint32_t snb = (value >> 3) & 0x1Fu;
+            flash_start_op(m);
+            if (m->sr_inject == 0 && snb < 8u) {
+                uint32_t size = sector_addr[snb + 1] - sector_addr[snb];
+                uint8_t *ff = malloc(size);
+                assert_non_null(ff);
+                memset(ff, 0xFF, size);
+                assert_int_equal(uc_mem_write(uc, sector_addr[snb], ff, size), UC_ERR_OK);
+                free(ff);
+                m->erases++;
+            }
+            value &= ~(1u << 16); /* STRT clears when the erase ends */
+        }
+        *reg(m, addr) = value;
+        return;
+    case A_IWDG_KR:
+        if (value == 0xAAAAu) {
+            m->iwdg_reloads++;
+        }
+        *reg(m, addr) = value;
+        return;
+    default:
+        *reg(m, addr) = value;
+        return;
+    }
+}
+
+static uint64_t periph_read(uc_engine *uc, uint64_t off, unsigned size, void *user)
+{
+    (void)uc;
+    (void)size;
+    return model_read(user, PERIPH_BASE + (uint32_t)(off & ~3u));
+}
+
+static void periph_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *user)
+{
+    (void)size;
+    model_write(uc, user, PERIPH_BASE + (uint32_t)(off & ~3u), (uint32_t)value);
+}
+
+static uint64_t ppb_read(uc_engine *uc, uint64_t off, unsigned size, void *user)
+{
+    (void)uc;
+    (void)size;
+    return model_read(user, PPB_BASE + (uint32_t)(off & ~3u));
+}
+
+static void ppb_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *user)
+{
+    (void)size;
+    model_write(uc, user, PPB_BASE + (uint32_t)(off & ~3u), (uint32_t)value);
+}
+
+/* A store to flash (mapped read-only): programming per sheet §2.6 with PSIZE x32. */
+static bool flash_store(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value,
+                        void *user)
+{
+    (void)type;
+    struct model *m = user;
+    uint32_t cr = *reg(m, A_FLASH_CR);
+    if (m->flash_locked || (cr & 1u) == 0) {
+        *reg(m, A_FLASH_SR) |= 1u << 7; /* PGSERR */
+        return true;
+    }
+    if (size != 4 || ((cr >> 8) & 3u) != 2u) {
+        *reg(m, A_FLASH_SR) |= 1u << 6; /* PGPERR */
+        return true;
+    }
+    if (address % 4u != 0) {
+        *reg(m, A_FLASH_SR) |= 1u << 5; /* PGAERR */
+        return true;
+    }
+    flash_start_op(m);
+    if (m->sr_inject != 0) {
+        return true;
+    }
+    uint8_t old[4];
+    assert_int_equal(uc_mem_read(uc, address, old, 4), UC_ERR_OK);
+    for (int i = 0; i < 4; i++) {
+        old[i] &= (uint8_t)((uint64_t)value >> (8 * i));
+    }
+    assert_int_equal(uc_mem_write(uc, address, old, 4), UC_ERR_OK);
+    m->programs++;
+    return true;
+}
+
+static int load_segment(void *ctx, uint32_t vaddr, uint32_t paddr, const uint8_t *data,
+                        uint32_t filesz)
+{
+    uc_engine *uc = ctx;
+    /* Flash image at the load address; .data/.ramfunc also at its RAM address (the startup copy). */
+    if (uc_mem_write(uc, paddr, data, filesz) != UC_ERR_OK) {
+        return -1;
+    }
+    if (vaddr != paddr && uc_mem_write(uc, vaddr, data, filesz) != UC_ERR_OK) {
+        return -1;
+    }
+    return 0;
+}
+
+static int emu_setup(void **state)
+{
+    struct emu *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->m = calloc(1, sizeof *e->m);
+    assert_non_null(e->m);
+    int rc = fw_file_read(ELF_PATH, &e->elf);
+    if (rc != FWCHECK_OK) {
+        print_error("cannot read %s (build the firmware first: make firmware)\n", ELF_PATH);
+        return -1;
+    }
+    assert_int_equal(uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &e->uc), UC_ERR_OK);
+    /* THUMB + M4 (not MCLASS, which forces an M33): sheet §6.1 item 1. */
+    assert_int_equal(uc_ctl_set_cpu_model(e->uc, UC_CPU_ARM_CORTEX_M4), UC_ERR_OK);
+    assert_int_equal(uc_mem_map(e->uc, FLASH_BASE_ADDR, FLASH_TOTAL_SIZE, UC_PROT_READ | UC_PROT_EXEC),
+                     UC_ERR_OK);
+    assert_int_equal(uc_mem_map(e->uc, SRAM_BASE_ADDR, SRAM_TOTAL_SIZE, UC_PROT_ALL), UC_ERR_OK);
+    assert_int_equal(uc_mmio_map(e->uc, PERIPH_BASE, PERIPH_SIZE, periph_read, e->m, periph_write,
+                                 e->m),
+                     UC_ERR_OK);
+    assert_int_equal(uc_mmio_map(e->uc, PPB_BASE, PPB_SIZE, ppb_read, e->m, ppb_write, e->m),
+                     UC_ERR_OK);
+    uc_hook h;
+    assert_int_equal(uc_hook_add(e->uc, &h, UC_HOOK_MEM_WRITE_PROT, (void *)flash_store, e->m,
+                                 FLASH_BASE_ADDR, FLASH_BASE_ADDR + FLASH_TOTAL_SIZE - 1u),
+                     UC_ERR_OK);
+    assert_int_equal(fw_elf_foreach_load(&e->elf, load_segment, e->uc), FWCHECK_OK);
+
+    /* Reset values the drivers depend on (sheet §3.1, §2.1). */
+    *reg(e->m, A_RCC_CR) = 0x00000083u;
+    *reg(e->m, A_RCC_PLLCFGR) = 0x24003010u;
+    *reg(e->m, A_PWR_CR) = 0x0000C000u;
+    e->m->flash_locked = true;
+    *state = e;
+    return 0;
+}
+
+static int emu_teardown(void **state)
+{
+    struct emu *e = *state;
+    if (e != NULL) {
+        if (e->uc != NULL) {
+            (void)uc_close(e->uc);
+        }
+        fw_file_free(&e->elf);
+        free(e->m);
+        free(e);
+    }
+    return 0;
+}
+
+/* Call a function of the firmware with up to 4 arguments; returns r0. */
+static uint32_t call(struct emu *e, const char *fn, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3)
+{
+    uint32_t addr;
+    uint32_t size;
+    if (fw_elf_symbol(&e->elf, fn, &addr, &size) != FWCHECK_OK) {
+        print_error("symbol %s not in %s\n", fn, ELF_PATH);
+        fail();
+    }
+    uint32_t sp = STACK_TOP;
+    uint32_t lr = RET_ADDR | 1u;
+    uint32_t primask = 0;
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R0, &a0), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R1, &a1), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R2, &a2), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R3, &a3), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_SP, &sp), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_LR, &lr), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_PRIMASK, &primask), UC_ERR_OK);
+    uc_err err = uc_emu_start(e->uc, addr | 1u, RET_ADDR, 0, 200000000u);
+    if (err != UC_ERR_OK) {
+        uint32_t pc = 0;
+        (void)uc_reg_read(e->uc, UC_ARM_REG_PC, &pc);
+        print_error("%s: %s at pc 0x%08x\n", fn, uc_strerror(err), pc);
+    }
+    assert_int_equal(err, UC_ERR_OK);
+    uint32_t pc;
+    assert_int_equal(uc_reg_read(e->uc, UC_ARM_REG_PC, &pc), UC_ERR_OK);
+    assert_int_equal(pc, RET_ADDR);
+    /* Every path gives interrupts back as they were. */
+    assert_int_equal(uc_reg_read(e->uc, UC_ARM_REG_PRIMASK, &primask), UC_ERR_OK);
+    assert_int_equal(primask, 0);
+    uint32_t r0;
+    assert_int_equal(uc_reg_read(e->uc, UC_ARM_REG_R0, &r0), UC_ERR_OK);
+    return r0;
+}
+
+static uint32_t mem32(struct emu *e, uint32_t addr)
+{
+    uint8_t b[4];
+    assert_int_equal(uc_mem_read(e->uc, addr, b, 4), UC_ERR_OK);
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
+/* struct clock_info as the firmware lays it out: 4 words. */
+_Static_assert(sizeof(struct clock_info) == 16, "clock_info is four words on both sides");
+
+static struct clock_info clock_run(struct emu *e, int *rc)
+{
+    *rc = (int)call(e, "clock_init", SCRATCH, 0, 0, 0);
+    struct clock_info ci = {(enum clock_source)mem32(e, SCRATCH), mem32(e, SCRATCH + 4),
+                            mem32(e, SCRATCH + 8), mem32(e, SCRATCH + 12)};
+    return ci;
+}
+
+/* Clocks are back on HSI with the PLL off (the state every failure must leave). */
+static void assert_on_hsi(struct emu *e)
+{
+    assert_int_equal(*reg(e->m, A_RCC_CFGR) & 3u, 0);
+    assert_int_equal(*reg(e->m, A_RCC_CR) & (1u << 24), 0);
+    assert_int_equal(*reg(e->m, A_FLASH_ACR), 0);
+}
+
+/* ---- clocks ---------------------------------------------------------------------------- */
+
+static void test_clock_hse_180(void **state)
+{
+    struct emu *e = *state;
+    int rc;
+    struct clock_info ci = clock_run(e, &rc);
+    assert_int_equal(rc, CLOCK_OK);
+    assert_int_equal(ci.source, CLOCK_SRC_HSE_PLL);
+    assert_int_equal(ci.hclk_hz, 180000000u);
+    assert_int_equal(ci.pclk1_hz, 45000000u);
+    assert_int_equal(ci.pclk2_hz, 90000000u);
+    assert_int_equal(*reg(e->m, A_RCC_PLLCFGR), 0x27405A08u);
+    assert_int_equal(*reg(e->m, A_RCC_CFGR), 0x9402u);
+    assert_int_equal(*reg(e->m, A_RCC_CR) & ((1u << 16) | (1u << 18) | (1u << 24)),
+                     (1u << 16) | (1u << 18) | (1u << 24)); /* HSEON, HSEBYP, PLLON */
+    assert_int_equal(*reg(e->m, A_FLASH_ACR), 0x705u);      /* PRFTEN ICEN DCEN, 5 WS */
+    assert_int_equal(*reg(e->m, A_PWR_CR) & 0x3C000u, 0x3C000u); /* scale 1, ODEN, ODSWEN */
+    /* HSEBYP was set before HSEON, and latency before the switch to the PLL. */
+    int byp = -1, on = -1, acr = -1, sw = -1;
+    for (uint32_t i = 0; i < e->m->log_len; i++) {
+        const struct reg_write *w = &e->m->log[i];
+        if (w->addr == A_RCC_CR && (w->value & (1u << 18)) && byp < 0) {
+            byp = (int)i;
+        }
+        if (w->addr == A_RCC_CR && (w->value & (1u << 16)) && on < 0) {
+            on = (int)i;
+        }
+        if (w->addr == A_FLASH_ACR && (w->value & 0xFu) == 5u && acr < 0) {
+            acr = (int)i;
+        }
+        if (w->addr == A_RCC_CFGR && (w->value & 3u) == 2u && sw < 0) {
+            sw = (int)i;
+        }
+    }
+    assert_true(byp >= 0 && on > byp);
+    assert_true(acr >= 0 && sw > acr);
+
+    /* And back to the reset clocks. */
+    assert_int_equal(call(e, "clock_deinit", 0, 0, 0, 0), CLOCK_OK);
+    assert_on_hsi(e);
+    assert_int_equal(*reg(e->m, A_RCC_PLLCFGR), 0x24003010u);
+    assert_int_equal(*reg(e->m, A_RCC_CR) & ((1u << 16) | (1u << 18)), 0);
+    assert_int_equal(*reg(e->m, A_PWR_CR) & 0x30000u, 0);
+}
+
+static void test_clock_no_hse(void **state)
+{
+    struct emu *e = *state;
+    e->m->hse_absent = true;
+    int rc;
+    struct clock_info ci = clock_run(e, &rc);
+    assert_int_equal(rc, CLOCK_OK);
+    assert_int_equal(ci.source, CLOCK_SRC_HSI_PLL);
+    assert_int_equal(ci.hclk_hz, 180000000u);
+    assert_int_equal(*reg(e->m, A_RCC_PLLCFGR), 0x27005A10u);
+    assert_int_equal(*reg(e->m, A_RCC_CR) & ((1u << 16) | (1u << 18)), 0); /* HSE left off */
+}
+
+static void clock_fails(struct emu *e, int want)
+{
+    int rc;
+    struct clock_info ci = clock_run(e, &rc);
+    assert_int_equal(rc, want);
+    assert_int_equal(ci.source, CLOCK_SRC_HSI);
+    assert_int_equal(ci.hclk_hz, 16000000u);
+    assert_int_equal(ci.pclk1_hz, 16000000u);
+    assert_on_hsi(e);
+}
+
+static void test_clock_pll_fails(void **state)
+{
+    struct emu *e = *state;
+    e->m->pll_never_locks = true;
+    clock_fails(e, CLOCK_ERR_PLL);
+}
+
+static void test_clock_overdrive_fails(void **state)
+{
+    struct emu *e = *state;
+    e->m->od_never_ready = true;
+    clock_fails(e, CLOCK_ERR_OVERDRIVE);
+}
+
+static void test_clock_latency_fails(void **state)
+{
+    struct emu *e = *state;
+    e->m->latency_sticks_at_0 = true;
+    clock_fails(e, CLOCK_ERR_LATENCY);
+}
+
+static void test_clock_switch_fails(void **state)
+{
+    struct emu *e = *state;
+    e->m->sws_stuck_hsi = true;
+    clock_fails(e, CLOCK_ERR_SWITCH);
+}
+
+static void test_clock_hsi_fails(void **state)
+{
+    struct emu *e = *state;
+    e->m->hsi_never_ready = true;
+    int rc;
+    struct clock_info ci = clock_run(e, &rc);
+    assert_int_equal(rc, CLOCK_ERR_HSI);
+    assert_int_equal(ci.hclk_hz, 16000000u);
+    assert_int_equal((int)call(e, "clock_deinit", 0, 0, 0, 0), CLOCK_ERR_HSI);
+}
+
+/* ---- flash ----------------------------------------------------------------------------- */
+
+static void fill_flash(struct emu *e, uint32_t addr, uint32_t len, uint8_t v)
+{
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    memset(buf, v, len);
+    assert_int_equal(uc_mem_write(e->uc, addr, buf, len), UC_ERR_OK);
+    free(buf);
+}
+
+/* Index of the first logged write to addr whose value has all bits of mask, from `from`. */
+static int find_write(const struct model *m, uint32_t from, uint32_t addr, uint32_t mask)
+{
+    for (uint32_t i = from; i < m->log_len; i++) {
+        if (m->log[i].addr == addr && (m->log[i].value & mask) == mask) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void test_flash_erase(void **state)
+{
+    struct emu *e = *state;
+    fill_flash(e, FLASH_SECTOR6_ADDR, 0x20000, 0x00);
+    *reg(e->m, A_FLASH_SR) = 0xC0u; /* stale PGPERR|PGSERR from an earlier stray write */
+    *reg(e->m, A_FLASH_ACR) = 0x705u;
+    assert_int_equal(call(e, "flash_port_erase_sector", 6, 0, 0, 0), FLASH_STM32_OK);
+    assert_int_equal(e->m->erases, 1);
+    assert_int_equal(mem32(e, FLASH_SECTOR6_ADDR), 0xFFFFFFFFu);
+    assert_int_equal(mem32(e, FLASH_SECTOR7_ADDR - 4u), 0xFFFFFFFFu);
+    assert_true(e->m->flash_locked);
+    assert_int_equal(*reg(e->m, A_FLASH_CR) & 0xFFu, 0); /* SER, SNB, PG cleared */
+
+    /* KEY1, KEY2; flags cleared before the operation; SER|SNB|PSIZE first, STRT on its own. */
+    int k1 = find_write(e->m, 0, A_FLASH_KEYR, 0x45670123u);
+    int k2 = find_write(e->m, 0, A_FLASH_KEYR, 0xCDEF89ABu);
+    int clr = find_write(e->m, 0, A_FLASH_SR, 0x1F3u);
+    int ser = find_write(e->m, 0, A_FLASH_CR, 0x232u); /* PSIZE x32 | SNB 6 | SER */
+    int strt = find_write(e->m, 0, A_FLASH_CR, 0x10232u);
+    assert_true(k1 >= 0 && k2 == k1 + 1);
+    assert_true(clr > k2 && ser > clr && strt > ser);
+    assert_int_equal(e->m->log[ser].value & (1u << 16), 0);
+    /* The watchdog was fed while BSY was set; the caches were reset after the erase. */
+    assert_true(e->m->iwdg_reloads >= 3u);
+    assert_true(find_write(e->m, (uint32_t)strt, A_FLASH_ACR, 1u << 11) > strt);
+    assert_true(find_write(e->m, (uint32_t)strt, A_FLASH_ACR, 1u << 12) > strt);
+    assert_int_equal(*reg(e->m, A_FLASH_ACR), 0x705u); /* caches back on */
+}
+
+static void test_flash_erase_refused(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 0, 0, 0, 0), FLASH_STM32_ERR_PROTECTED);
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 1, 0, 0, 0), FLASH_STM32_ERR_PROTECTED);
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 8, 0, 0, 0), FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 0xFFFFFFFFu, 0, 0, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal(e->m->log_len, 0); /* no register touched */
+    assert_int_equal(e->m->erases, 0);
+}
+
+static void erase_error(struct emu *e, uint32_t flag, int want)
+{
+    memset(e->m->log, 0, sizeof e->m->log);
+    e->m->log_len = 0;
+    e->m->sr_inject = flag;
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 3, 0, 0, 0), want);
+    assert_true(e->m->flash_locked);
+    /* The flags are cleared on the way out, so the next operation starts clean. */
+    assert_int_equal(*reg(e->m, A_FLASH_SR) & 0x1F3u, 0);
+    e->m->sr_inject = 0;
+}
+
+static void test_flash_erase_errors(void **state)
+{
+    struct emu *e = *state;
+    erase_error(e, 1u << 4, FLASH_STM32_ERR_WRP);
+    erase_error(e, 1u << 5, FLASH_STM32_ERR_PGA);
+    erase_error(e, 1u << 6, FLASH_STM32_ERR_PGP);
+    erase_error(e, 1u << 7, FLASH_STM32_ERR_PGS);
+    erase_error(e, 1u << 1, FLASH_STM32_ERR_OPERR);
+    erase_error(e, 1u << 8, FLASH_STM32_ERR_RDERR);
+    assert_int_equal(e->m->erases, 0);
+    /* EOP alone is not an error. */
+    erase_error(e, 1u << 0, FLASH_STM32_OK);
+}
+
+static void test_flash_locked(void **state)
+{
+    struct emu *e = *state;
+    e->m->keys_ignored = true;
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 4, 0, 0, 0), FLASH_STM32_ERR_LOCKED);
+    uint8_t data[4] = {1, 2, 3, 4};
+    assert_int_equal(uc_mem_write(e->uc, SCRATCH, data, 4), UC_ERR_OK);
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR, SCRATCH, 4, 0),
+                     FLASH_STM32_ERR_LOCKED);
+    assert_int_equal(e->m->erases, 0);
+    assert_int_equal(e->m->programs, 0);
+}
+
+static void test_flash_timeout(void **state)
+{
+    struct emu *e = *state;
+    e->m->bsy_stuck_on_start = true;
+    e->m->countflag_always = true; /* every SysTick read reports one more millisecond */
+    uint32_t tick_addr;
+    uint32_t size;
+    assert_int_equal(fw_elf_symbol(&e->elf, "systick_count", &tick_addr, &size), FWCHECK_OK);
+    uint32_t before = mem32(e, tick_addr);
+    assert_int_equal((int)call(e, "flash_port_erase_sector", 3, 0, 0, 0), FLASH_STM32_ERR_TIMEOUT);
+    /* Twice the 500 ms maximum of a 16 KB sector; the missed ticks are given back (less the
+     * one the pending SysTick interrupt counts itself). */
+    assert_int_equal(mem32(e, tick_addr) - before, 2u * 500u - 1u);
+    assert_true(e->m->iwdg_reloads >= 1000u);
+    assert_true(e->m->flash_locked);
+}
+
+static void test_flash_program(void **state)
+{
+    struct emu *e = *state;
+    fill_flash(e, STAGING_ADDR, 64, 0xFF);
+    /* Source deliberately unaligned. */
+    const uint8_t data[9] = {0xEE, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+    assert_int_equal(uc_mem_write(e->uc, SCRATCH, data, sizeof data), UC_ERR_OK);
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR + 8u, SCRATCH + 1u, 8, 0),
+                     FLASH_STM32_OK);
+    assert_int_equal(e->m->programs, 2);
+    assert_int_equal(mem32(e, STAGING_ADDR + 8u), 0x44332211u);
+    assert_int_equal(mem32(e, STAGING_ADDR + 12u), 0x88776655u);
+    assert_int_equal(mem32(e, STAGING_ADDR + 4u), 0xFFFFFFFFu);
+    assert_int_equal(mem32(e, STAGING_ADDR + 16u), 0xFFFFFFFFu);
+    assert_true(e->m->flash_locked);
+    assert_int_equal(*reg(e->m, A_FLASH_CR) & 1u, 0); /* PG cleared */
+    assert_true(find_write(e->m, 0, A_FLASH_CR, 0x201u) >= 0); /* PSIZE x32 | PG */
+
+    /* Read back through the port. */
+    assert_int_equal((int)call(e, "flash_port_read", STAGING_ADDR + 8u, SCRATCH + 32u, 8, 0),
+                     FLASH_STM32_OK);
+    assert_int_equal(mem32(e, SCRATCH + 32u), 0x44332211u);
+
+    /* A program error stops at the failing word and is reported. */
+    e->m->sr_inject = 1u << 4;
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR + 16u, SCRATCH + 1u, 8, 0),
+                     FLASH_STM32_ERR_WRP);
+    assert_int_equal(e->m->programs, 2);
+    e->m->sr_inject = 0;
+}
+
+static void test_flash_program_refused(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR + 2u, SCRATCH, 4, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR, SCRATCH, 6, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_program", FLASH_END_ADDR - 4u, SCRATCH, 8, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_program", 0x07FFFFFCu, SCRATCH, 4, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR, 0, 4, 0), FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_program", BOOT_ADDR + 0x100u, SCRATCH, 4, 0),
+                     FLASH_STM32_ERR_PROTECTED);
+    assert_int_equal((int)call(e, "flash_port_program", APPHDR_ADDR - 4u, SCRATCH, 8, 0),
+                     FLASH_STM32_ERR_PROTECTED);
+    assert_int_equal((int)call(e, "flash_port_program", STAGING_ADDR, SCRATCH, 0, 0),
+                     FLASH_STM32_OK);
+    assert_int_equal(e->m->log_len, 0);
+    assert_int_equal(e->m->programs, 0);
+    assert_int_equal((int)call(e, "flash_port_read", FLASH_END_ADDR - 4u, SCRATCH, 8, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_read", SRAM_BASE_ADDR, SCRATCH, 4, 0),
+                     FLASH_STM32_ERR_ARG);
+    assert_int_equal((int)call(e, "flash_port_read", APP_ADDR, 0, 4, 0), FLASH_STM32_ERR_ARG);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, emu_setup, emu_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_clock_hse_180),       T(test_clock_no_hse),        T(test_clock_pll_fails),
+        T(test_clock_overdrive_fails), T(test_clock_latency_fails), T(test_clock_switch_fails),
+        T(test_clock_hsi_fails),     T(test_flash_erase),         T(test_flash_erase_refused),
+        T(test_flash_erase_errors),  T(test_flash_locked),        T(test_flash_timeout),
+        T(test_flash_program),       T(test_flash_program_refused),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
