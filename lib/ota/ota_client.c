@@ -276,21 +276,24 @@ static int client_build_request(struct ota_client *c)
     return 0;
 }
 
-/* Raw protocol: one 'A' is owed for every 512 bytes received on this connection. */
+/* Raw protocol: one 'A' is owed for every 512 bytes received on this connection. Owed ACKs go
+ * out together (servers must not depend on how TCP segments them, docs/protocol.md). */
 static int client_send_acks(struct ota_client *c)
 {
+    static const uint8_t acks[16] = {'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A',
+                                       'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'};
     while (c->acks_due > 0) {
         size_t sent = 0;
-        static const uint8_t ack = 'A';
-        int rc = c->net.send(c->net.ctx, &ack, 1, &sent);
+        size_t n = c->acks_due < sizeof(acks) ? c->acks_due : sizeof(acks);
+        int rc = c->net.send(c->net.ctx, acks, n, &sent);
         if (rc < 0) {
             return rc;
         }
         if (sent == 0) {
             break; /* TX busy: owed until the next pass */
         }
-        c->acks_due--;
-        c->stats.acks_sent++;
+        c->acks_due -= (uint32_t)sent;
+        c->stats.acks_sent += (uint32_t)sent;
     }
     return 0;
 }
@@ -500,9 +503,7 @@ static int client_receive(struct ota_client *c)
     rc = client_deliver(c, p, n);
     if (rc == OTA_STAGE_DONE) {
         /* Acknowledge what the tutorial's server may still wait for, then hang up. */
-        (void)client_send_acks(c);
-        c->net.close(c->net.ctx);
-        client_enter(c, OTA_ST_VERIFY);
+        client_enter(c, OTA_ST_LINGER);
         return OTA_CLIENT_BUSY;
     }
     if (rc == OTA_STAGE_REWIND) {
@@ -641,6 +642,23 @@ int ota_client_poll(struct ota_client *c)
     case OTA_ST_RESPONSE:
     case OTA_ST_RECEIVE:
         return client_receive(c);
+    case OTA_ST_LINGER: {
+        /* Bounded: the image is complete whatever happens to the last ACKs. */
+        bool done = true;
+        if (c->cfg.proto != OTA_PROTO_HTTP && client_send_acks(c) == 0) {
+            done = c->acks_due == 0 && (c->net.flush_poll == NULL ||
+                                        c->net.flush_poll(c->net.ctx) != OTA_NET_PENDING);
+        }
+        if (done && c->net.disconnect_poll != NULL) {
+            /* A graceful end, so the server reads every ACK instead of a reset. */
+            done = c->net.disconnect_poll(c->net.ctx) != OTA_NET_PENDING;
+        }
+        if (done || client_elapsed(c, c->t_state) >= OTA_CLIENT_LINGER_MS) {
+            c->net.close(c->net.ctx);
+            client_enter(c, OTA_ST_VERIFY);
+        }
+        return OTA_CLIENT_BUSY;
+    }
     case OTA_ST_VERIFY:
         return client_verify(c);
     case OTA_ST_BACKOFF:

@@ -12,7 +12,7 @@
  *
  * The network is reached through struct ota_net (function pointers), so the client runs on the
  * W5500 driver in firmware (ota_net_w5500.c) and on host sockets or the W5500 model in tests.
- * The caller owns struct ota_client (about 1.9 KB, including the 1 KB receive buffer).
+ * The caller owns struct ota_client (about 5 KB, including the 4 KB receive buffer).
  */
 #ifndef OTA_CLIENT_H
 #define OTA_CLIENT_H
@@ -46,6 +46,10 @@ struct ota_net {
     int (*send)(void *ctx, const uint8_t *buf, size_t len, size_t *sent);
     int (*recv)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
     void (*close)(void *ctx);
+    /* Optional (NULL: not needed): OK once everything sent has left, PENDING before. */
+    int (*flush_poll)(void *ctx);
+    /* Optional: graceful close (FIN); the first call starts it, PENDING until the peer agreed. */
+    int (*disconnect_poll)(void *ctx);
     uint32_t (*millis)(void *ctx);
     void *ctx;
 };
@@ -102,13 +106,16 @@ enum ota_client_state {
     OTA_ST_REQUEST,
     OTA_ST_RESPONSE,
     OTA_ST_RECEIVE,
+    OTA_ST_LINGER, /* image complete: last ACKs out, then hang up */
     OTA_ST_VERIFY,
     OTA_ST_BACKOFF,
     OTA_ST_DONE,
     OTA_ST_FAILED
 };
 
-#define OTA_CLIENT_RX_SIZE 1024u
+/* One receive burst: large enough that SPI framing stays under 1 % of the bytes clocked. */
+#define OTA_CLIENT_RX_SIZE 4096u
+#define OTA_CLIENT_LINGER_MS 500u
 #define OTA_RAW_ACK_BLOCK 512u
 
 struct ota_client_stats {

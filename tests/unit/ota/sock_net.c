@@ -62,6 +62,7 @@ static int sn_connect(void *ctx, const uint8_t ip[4], uint16_t port)
     (void)ip; /* every destination is mapped to loopback */
     sn_close(s);
     s->connects++;
+    s->shut = false;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (s->fd < 0) {
         return OTA_NET_ERR;
@@ -139,6 +140,24 @@ static int sn_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got)
     return OTA_NET_OK;
 }
 
+static int sn_disconnect_poll(void *ctx)
+{
+    struct sock_net *s = ctx;
+    if (s->fd < 0) {
+        return OTA_NET_OK;
+    }
+    if (!s->shut) {
+        s->shut = true;
+        shutdown(s->fd, SHUT_WR);
+    }
+    uint8_t b[64];
+    ssize_t n = recv(s->fd, b, sizeof b, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return OTA_NET_PENDING;
+    }
+    return n > 0 ? OTA_NET_PENDING : OTA_NET_OK;
+}
+
 static uint32_t sn_millis(void *ctx)
 {
     struct sock_net *s = ctx;
@@ -158,6 +177,7 @@ void sock_net_init(struct sock_net *s, struct ota_net *net)
     net->send = sn_send;
     net->recv = sn_recv;
     net->close = sn_close;
+    net->disconnect_poll = sn_disconnect_poll;
     net->millis = sn_millis;
     net->ctx = s;
 }

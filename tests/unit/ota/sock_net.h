@@ -14,6 +14,7 @@
 struct sock_net {
     int fd;
     bool connected;
+    bool shut;
     bool net_down;       /* ready_poll fails */
     const char *name;    /* the one name that resolves */
     uint8_t name_ip[4];

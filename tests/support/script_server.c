@@ -1,0 +1,211 @@
+/* Scripted firmware server for tests (see script_server.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "script_server.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+
+
+/* End a connection: a reset, or a clean FIN after reading what the client still sends (closing
+ * with unread bytes would make Linux send a reset instead). */
+static void hang_up(int fd, bool rst)
+{
+    if (rst) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);
+        return;
+    }
+    shutdown(fd, SHUT_WR);
+    struct pollfd p = {fd, POLLIN, 0};
+    char b[256];
+    while (poll(&p, 1, 2000) > 0 && recv(fd, b, sizeof b, 0) > 0) {
+    }
+    close(fd);
+}
+
+/* Read until `end` appears (or 4 KB); returns the bytes read, 0 on close/timeout. */
+static size_t read_head(int fd, char *buf, size_t cap, const char *end)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0) {
+            return 0;
+        }
+        ssize_t r = recv(fd, buf + n, 1, 0);
+        if (r <= 0) {
+            return 0;
+        }
+        n++;
+        buf[n] = '\0';
+        if (strstr(buf, end) != NULL) {
+            return n;
+        }
+    }
+    return 0;
+}
+
+static void count_acks(struct script *s, int fd)
+{
+    char b[64];
+    for (;;) {
+        ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (r <= 0) {
+            return;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            if (b[i] == 'A') {
+                s->acks++;
+            }
+        }
+    }
+}
+
+static void serve_one(struct script *s, int fd, int idx)
+{
+    char head[4096];
+    uint32_t from = 0;
+    char line[256];
+    if (s->proto == SCRIPT_HTTP) {
+        if (read_head(fd, head, sizeof head, "\r\n\r\n") == 0) {
+            close(fd);
+            return;
+        }
+        const char *r = strstr(head, "Range: bytes=");
+        if (r != NULL) {
+            from = (uint32_t)strtoul(r + 13, NULL, 10);
+        }
+        int n;
+        if (r != NULL) {
+            n = snprintf(line, sizeof line,
+                         "HTTP/1.1 206 Partial Content\r\nContent-Length: %zu\r\n"
+                         "Content-Range: bytes %u-%zu/%zu\r\nETag: \"%s\"\r\n\r\n",
+                         s->len - from, from, s->len - 1, s->len, s->etag);
+        } else {
+            n = snprintf(line, sizeof line,
+                         "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nETag: \"%s\"\r\n\r\n", s->len,
+                         s->etag);
+        }
+        send(fd, line, (size_t)n, MSG_NOSIGNAL);
+    } else {
+        if (read_head(fd, head, sizeof head, "\n") == 0) {
+            close(fd);
+            return;
+        }
+        if (strncmp(head, "GET firmware ", 13) == 0) {
+            from = (uint32_t)strtoul(head + 13, NULL, 10);
+            int n = snprintf(line, sizeof line, "OK %u %zu %s\r\n", from, s->len, s->etag);
+            send(fd, line, (size_t)n, MSG_NOSIGNAL);
+        } else if (strcmp(head, "GET firmware\r\n") != 0) {
+            close(fd);
+            return;
+        }
+    }
+    if (idx < MAX_CONNS) {
+        s->offsets[idx] = from;
+    }
+    uint32_t limit = idx < MAX_CONNS ? s->drop_after[idx] : 0;
+    uint32_t sent = 0;
+    static uint8_t junk[512];
+    memset(junk, 0x5A, sizeof junk);
+    for (size_t pos = from; pos < s->len;) {
+        if ((s->stall && idx == 0 && sent >= 3000) || (s->stall_all && idx > 0)) {
+            /* Say nothing more until the client gives up. */
+            struct pollfd p = {fd, POLLIN, 0};
+            char b[16];
+            while (!s->stop && poll(&p, 1, 100) >= 0) {
+                if ((p.revents & POLLIN) && recv(fd, b, sizeof b, 0) <= 0) {
+                    break;
+                }
+            }
+            close(fd);
+            return;
+        }
+        size_t n = s->len - pos < 512 ? s->len - pos : 512;
+        if (limit != 0 && sent + n > limit) {
+            n = limit - sent;
+        }
+        const uint8_t *src = s->garbage ? junk : s->img + pos;
+        if (n > 0 && send(fd, src, n, MSG_NOSIGNAL) != (ssize_t)n) {
+            break;
+        }
+        pos += n;
+        sent += (uint32_t)n;
+        count_acks(s, fd);
+        if (limit != 0 && sent >= limit) {
+            hang_up(fd, s->rst);
+            return;
+        }
+    }
+    /* Let the last ACKs arrive, then close like the tutorial's server. */
+    struct pollfd p = {fd, POLLIN, 0};
+    while (poll(&p, 1, 200) > 0) {
+        char b[64];
+        ssize_t r = recv(fd, b, sizeof b, 0);
+        if (r <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            s->acks += b[i] == 'A';
+        }
+    }
+    close(fd);
+}
+
+static void *server_main(void *arg)
+{
+    struct script *s = arg;
+    while (!s->stop) {
+        struct pollfd p = {s->lfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) {
+            continue;
+        }
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0) {
+            continue;
+        }
+        serve_one(s, fd, s->conns);
+        s->conns++;
+    }
+    return NULL;
+}
+
+void server_start(struct script *s)
+{
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->lfd >= 0);
+    int one = 1;
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s->lfd, 8), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    if (s->etag == NULL) {
+        s->etag = "0123456789abcdef";
+    }
+    assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
+}
+
+void server_stop(struct script *s)
+{
+    s->stop = 1;
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+}
+
