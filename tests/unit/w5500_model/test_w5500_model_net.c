@@ -633,6 +633,109 @@ static void test_fault_udp_truncate(void **state)
     assert_int_equal(close(ufd), 0);
 }
 
+static void test_keepalive_and_discon_timeouts(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    /* SEND_KEEP to a live peer: nothing happens, even after TCP_TO. */
+    t_cmd(0, C_SEND_KEEP);
+    t_advance(TCP_TO_DEFAULT_US + 1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_ESTABLISHED);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR), 0);
+    /* KPALVTR != 0: SEND_KEEP is ignored, so a stall does not time it out. */
+    w5500_model_fault_stall(tm, true);
+    t_wr8(T_SREG(0), RS_KPALVTR, 1);
+    t_cmd(0, C_SEND_KEEP);
+    t_advance(0);
+    t_advance(TCP_TO_DEFAULT_US + 1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_ESTABLISHED);
+    /* KPALVTR = 0 and no answer: TIMEOUT and CLOSED after TCP_TO. */
+    t_wr8(T_SREG(0), RS_KPALVTR, 0);
+    t_cmd(0, C_SEND_KEEP);
+    t_advance(0);
+    t_advance(TCP_TO_DEFAULT_US - 1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_ESTABLISHED);
+    t_advance(1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR), I_TIMEOUT);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_CLOSED);
+    w5500_model_fault_stall(tm, false);
+    assert_int_equal(close(cfd), 0);
+    /* DISCON to a peer that never sends its FIN: TIMEOUT after TCP_TO. */
+    cfd = connect_client_map(1, lfd, hp, false);
+    t_cmd(1, C_DISCON);
+    t_advance(TCP_TO_DEFAULT_US - 1);
+    assert_int_equal(t_rd8(T_SREG(1), RS_SR), S_FIN_WAIT);
+    assert_int_equal(h_read_status(cfd), 0); /* our FIN arrived */
+    t_advance(1);
+    assert_int_equal(t_rd8(T_SREG(1), RS_IR), I_TIMEOUT);
+    assert_int_equal(t_rd8(T_SREG(1), RS_SR), S_CLOSED);
+    assert_int_equal(close(cfd), 0);
+    /* DISCON while SYNSENT or LISTEN just closes. */
+    t_open(2, 0x01, 40003, S_INIT);
+    t_wr32(T_SREG(2), RS_DIPR, IP4(192, 168, 1, 77));
+    t_wr16(T_SREG(2), RS_DPORT, 80);
+    t_cmd(2, C_CONNECT);
+    assert_int_equal(t_rd8(T_SREG(2), RS_SR), S_SYNSENT);
+    t_cmd(2, C_DISCON);
+    assert_int_equal(t_rd8(T_SREG(2), RS_SR), S_CLOSED);
+    t_advance(ARP_TO_DEFAULT_US);
+    assert_int_equal(t_rd8(T_SREG(2), RS_IR), 0); /* the pending ARP timer died with it */
+    t_open(2, 0x01, 40003, S_INIT);
+    t_cmd(2, C_LISTEN);
+    t_cmd(2, C_DISCON);
+    assert_int_equal(t_rd8(T_SREG(2), RS_SR), S_CLOSED);
+    assert_int_equal(close(lfd), 0);
+}
+
+static void test_host_misuse_counted(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    struct w5500_model_stats st0;
+    struct w5500_model_stats st1;
+    w5500_model_get_stats(tm, &st0);
+    /* RX_RD moved past RX_WR: clamped, counted. */
+    t_wr16(T_SREG(0), RS_RX_RD, 100);
+    t_cmd(0, C_RECV);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 0);
+    w5500_model_get_stats(tm, &st1);
+    assert_int_equal(st1.host_misuse, st0.host_misuse + 1);
+    const uint8_t d[4] = {1, 2, 3, 4};
+    h_write_all(cfd, d, 4);
+    t_advance(100);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 4);
+    /* TCP: TX_WR moved 3000 bytes ahead in a 2 KB buffer: counted. */
+    t_wr16(T_SREG(0), RS_TX_WR, 3000);
+    t_cmd(0, C_SEND);
+    w5500_model_get_stats(tm, &st1);
+    assert_int_equal(st1.host_misuse, st0.host_misuse + 2);
+    assert_int_equal(close(cfd), 0);
+    /* UDP: a datagram larger than the TX buffer is clipped to it and counted. */
+    uint16_t up;
+    int ufd = h_udp_bind(&up);
+    assert_int_equal(w5500_model_map_udp(tm, IP4(192, 168, 1, 60), 7, up), W5500_MODEL_OK);
+    t_open(1, 0x02, 3000, S_UDP);
+    t_wr32(T_SREG(1), RS_DIPR, IP4(192, 168, 1, 60));
+    t_wr16(T_SREG(1), RS_DPORT, 7);
+    t_wr16(T_SREG(1), RS_TX_WR, 2049);
+    t_cmd(1, C_SEND);
+    static uint8_t got[4096];
+    assert_int_equal(recv(ufd, got, sizeof(got), 0), 2048);
+    w5500_model_get_stats(tm, &st1);
+    assert_int_equal(st1.host_misuse, st0.host_misuse + 3);
+    /* MACRAW: SEND completes, nothing goes anywhere, nothing arrives. */
+    t_open(0, 0x04, 0, S_MACRAW);
+    t_wr8(T_SREG(0), RS_IR, 0xFF); /* OPEN leaves Sn_IR alone: RECV from the TCP session */
+    t_send(0, d, 4);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR), I_SEND_OK);
+    assert_int_equal(close(ufd), 0);
+    assert_int_equal(close(lfd), 0);
+}
+
 static void test_map_errors(void **state)
 {
     (void)state;
@@ -672,6 +775,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_udp_truncate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive_and_discon_timeouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_misuse_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
