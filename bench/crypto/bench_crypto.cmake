@@ -18,3 +18,12 @@ if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${SIZE} ${FW_LIB} failed")
 endif()
 message("crypto code size on Cortex-M4 (-Os, ${FW_LIB}):\n${out}")
+
+# Worst-case stack on the Cortex-M4, from GCC's call-graph output (see stack_usage.sh).
+if(STACK_SCRIPT)
+    execute_process(COMMAND sh ${STACK_SCRIPT} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "${STACK_SCRIPT} failed (${rc})")
+    endif()
+    message("crypto worst-case stack on Cortex-M4 (-Os):\n${out}")
+endif()
