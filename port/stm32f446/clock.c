@@ -35,7 +35,7 @@ _Static_assert((CLOCK_CFGR_180 | RCC_CFGR_SW_PLLP) == 0x9402u, "sheet §3.3 CFGR
 static struct clock_info clock_now = {CLOCK_SRC_HSI, STM32_HSI_HZ, STM32_HSI_HZ, STM32_HSI_HZ};
 
 /* Wait until (*reg & mask) == want; false on timeout. */
-static bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want)
+static bool wait_bits(const volatile uint32_t *reg, uint32_t mask, uint32_t want)
 {
     for (uint32_t n = 0; n < CLOCK_WAIT_LOOPS; n++) {
         if ((*reg & mask) == want) {

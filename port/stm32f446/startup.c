@@ -11,6 +11,7 @@
 
 #include "stm32f446.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Provided by the linker script (sections.ld.inc). */
@@ -258,12 +259,14 @@ __attribute__((noreturn, used)) static void startup_c(void)
     cm4_dsb();
     cm4_isb();
 
-    const uint32_t *src = _sidata;
-    for (uint32_t *dst = _sdata; dst < _edata;) {
-        *dst++ = *src++;
+    /* Lengths from addresses (comparing pointers to different objects is undefined in C). */
+    size_t data_words = ((uintptr_t)_edata - (uintptr_t)_sdata) / 4u;
+    for (size_t i = 0; i < data_words; i++) {
+        _sdata[i] = _sidata[i];
     }
-    for (uint32_t *dst = _sbss; dst < _ebss;) {
-        *dst++ = 0;
+    size_t bss_words = ((uintptr_t)_ebss - (uintptr_t)_sbss) / 4u;
+    for (size_t i = 0; i < bss_words; i++) {
+        _sbss[i] = 0;
     }
 
     CM4_SCB->VTOR = (uint32_t)(uintptr_t)vector_table;
