@@ -379,21 +379,21 @@ static int boot_copy(struct boot_ctx *c, const struct image_reader *staged,
     c->hooks->kick(c->hooks->ctx);
     const uint32_t size = info->hdr.ih_img_size;
     uint8_t buf[BOOT_CHUNK];
-    uint32_t since_kick = 0;
     for (uint32_t done = 0; done < size;) {
         uint32_t n = size - done < BOOT_CHUNK ? size - done : BOOT_CHUNK;
         if (staged->read(staged->ctx, info->hdr.ih_hdr_size + done, buf, n) != 0) {
             return BOOT_R_READ;
         }
-        uint32_t wn = (n + 3u) & ~3u; /* the last word is padded with erased bytes */
-        memset(&buf[n], FLASH_ERASED_BYTE, wn - n);
+        uint32_t wn = n;
+        while (wn % 4u != 0u && wn < BOOT_CHUNK) {
+            buf[wn++] = FLASH_ERASED_BYTE; /* the last word is padded with erased bytes */
+        }
         if (flash_area_write(fa, done, buf, wn) != FLASH_AREA_OK) {
             return BOOT_R_FLASH;
         }
+        uint32_t before = done;
         done += n;
-        since_kick += n;
-        if (since_kick >= BOOT_KICK_BYTES) {
-            since_kick = 0;
+        if (before / BOOT_KICK_BYTES != done / BOOT_KICK_BYTES) {
             c->hooks->kick(c->hooks->ctx);
             if (c->hooks->progress != NULL) {
                 c->hooks->progress(c->hooks->ctx, done, size);
@@ -493,8 +493,14 @@ static int boot_verify_installed(struct boot_ctx *c, const struct bootctl_scan *
 
 int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
 {
-    OTA_ASSERT(hooks != NULL && hooks->log != NULL && hooks->kick != NULL && out != NULL);
+    if (out == NULL) {
+        return BOOT_ERR_ARG;
+    }
     memset(out, 0, sizeof *out);
+    if (hooks == NULL || hooks->log == NULL || hooks->kick == NULL) {
+        out->reason = BOOT_R_NO_APP;
+        return BOOT_ERR_ARG;
+    }
     struct boot_ctx c = {hooks, out};
     struct bootctl_scan scan;
 

@@ -83,11 +83,12 @@ struct boot_outcome {
 /* Return codes of boot_run. */
 enum boot_err {
     BOOT_ERR_NONE = 0,   /* out->jump_addr is set: jump */
-    BOOT_ERR_NO_APP = -1 /* no bootable application; out->reason says why */
+    BOOT_ERR_NO_APP = -1, /* no bootable application; out->reason says why */
+    BOOT_ERR_ARG = -2     /* out, hooks, hooks->log or hooks->kick is NULL: nothing was done */
 };
 
 /* Run the whole decision: recover sector 2, install or reject a pending update, verify the
- * application. Returns BOOT_ERR_NONE (jump to out->jump_addr) or BOOT_ERR_NO_APP. */
+ * application. Returns BOOT_ERR_NONE (jump to out->jump_addr), BOOT_ERR_NO_APP or BOOT_ERR_ARG. */
 int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out);
 
 /* Short name of a reason code, for logs. */

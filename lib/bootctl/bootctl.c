@@ -430,10 +430,13 @@ int bootctl_app_reader_init(struct bootctl_app_reader *ctx, struct image_reader 
     return BOOTCTL_OK;
 }
 
+/* Reader contexts: one slot per area, holding the area pointer (const data, mutable slot). */
+static const struct flash_area *bootctl_reader_fa[FLASH_AREA_COUNT];
+
 static int bootctl_area_read(void *ctx, uint32_t off, void *dst, uint32_t len)
 {
-    return flash_area_read((const struct flash_area *)ctx, off, dst, len) == FLASH_AREA_OK ? 0
-                                                                                           : -1;
+    const struct flash_area *fa = *(const struct flash_area *const *)ctx;
+    return flash_area_read(fa, off, dst, len) == FLASH_AREA_OK ? 0 : -1;
 }
 
 int bootctl_area_reader_init(uint8_t area_id, struct image_reader *rd)
@@ -441,8 +444,9 @@ int bootctl_area_reader_init(uint8_t area_id, struct image_reader *rd)
     OTA_VERIFY(rd != NULL, BOOTCTL_ERR_ARG);
     const struct flash_area *fa;
     OTA_VERIFY(flash_area_open(area_id, &fa) == FLASH_AREA_OK, BOOTCTL_ERR_ARG);
+    bootctl_reader_fa[area_id] = fa;
     rd->read = bootctl_area_read;
-    rd->ctx = (void *)(uintptr_t)fa; /* read-only use in bootctl_area_read */
+    rd->ctx = &bootctl_reader_fa[area_id];
     rd->size = fa->fa_size;
     return BOOTCTL_OK;
 }

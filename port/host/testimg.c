@@ -82,7 +82,7 @@ static size_t testimg_tlv(uint8_t *p, uint16_t type, const uint8_t *val, uint16_
 size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap)
 {
     uint32_t hs = o->hdr_size != 0 ? o->hdr_size : IMAGE_HEADER_SIZE;
-    size_t need = (size_t)hs + o->payload_size + 16 + 4 + 3 * 4 + 32 + 32 + 64;
+    size_t need = (size_t)hs + o->payload_size + 16u + 4u + 12u + 32u + 32u + 64u;
     if (need > cap || hs < IMAGE_HEADER_SIZE) {
         return 0;
     }

@@ -307,8 +307,9 @@ static int scenario_run(const char *name, uint32_t new_size, bool prefill, uint3
 int main(int argc, char **argv)
 {
     uint32_t budget = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 300u;
-    if (getenv("POWERCUT_OP") != NULL) {
-        only_op = strtol(getenv("POWERCUT_OP"), NULL, 0);
+    const char *only = getenv("POWERCUT_OP");
+    if (only != NULL) {
+        only_op = strtol(only, NULL, 0);
     }
     uint8_t pub[32];
     testimg_pubkey(TESTIMG_KEY_A, pub);
