@@ -147,6 +147,8 @@ enum timer_kind {
 struct sock {
     uint8_t reg[S_SIZE]; /* storage of the plain read/write registers */
     uint8_t cr;          /* command written, not yet accepted (reads back until frame end) */
+    uint8_t cr_shown;    /* accepted command still shown in CR for cr_busy more reads */
+    uint32_t cr_busy;
     uint8_t ir;
     uint8_t sr;
     uint16_t tx_rd;     /* chip TX_RD */
@@ -444,6 +446,8 @@ static void sock_reset_regs(struct sock *s)
     s->reg[S_FRAG] = 0x40;
     s->reg[S_FRAG + 1] = 0x00;
     s->cr = 0;
+    s->cr_shown = 0;
+    s->cr_busy = 0;
     s->ir = 0;
     s->sr = SOCK_CLOSED;
     s->tx_rd = 0;
@@ -557,14 +561,18 @@ static void common_write(struct w5500_model *m, uint16_t a, uint8_t v)
     intn_update(m);
 }
 
-static uint8_t sock_read(const struct w5500_model *m, unsigned n, uint16_t a)
+static uint8_t sock_read(struct w5500_model *m, unsigned n, uint16_t a)
 {
-    const struct sock *s = &m->s[n];
+    struct sock *s = &m->s[n];
     if (a >= S_SIZE) {
         return 0;
     }
     switch (a) {
     case S_CR:
+        if (s->cr == 0 && s->cr_busy != 0) {
+            s->cr_busy--;
+            return s->cr_shown;
+        }
         return s->cr;
     case S_IR:
         return s->ir & SIR_MASK;
@@ -1330,6 +1338,8 @@ static void frame_end(struct w5500_model *m)
         uint8_t cmd = m->s[n].cr;
         if (cmd != 0) {
             m->s[n].cr = 0;
+            m->s[n].cr_shown = cmd;
+            m->s[n].cr_busy = m->cfg.cr_busy_reads;
             sock_command(m, n, cmd);
         }
     }

@@ -36,6 +36,9 @@ struct w5500_model_config {
     bool imr_gates_sn_ir;   /* Sn_IR bits set only when the Sn_IMR bit is 1 (datasheet wording) */
     uint32_t host_poll_us;  /* poll host sockets at most this often in model time (0: every
                              * advance); timers (ARP/TCP timeouts) run on every advance anyway */
+    uint32_t cr_busy_reads; /* Sn_CR keeps showing an accepted command for this many reads before
+                             * it reads 0 (0: reads 0 from the next frame on), to exercise a
+                             * driver's poll loop; the command's effects are already visible */
 };
 
 /* Sensible defaults: link up, 192.168.1.0/24, gateway/DHCP/DNS at .1, pool from .100, 1 h lease,

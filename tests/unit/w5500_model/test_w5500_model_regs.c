@@ -381,6 +381,23 @@ static void test_cr_accepted_at_frame_end(void **state)
     w5500_model_set_scsn(tm, true);
 }
 
+static void test_cr_busy_reads(void **state)
+{
+    (void)state;
+    t_model_free();
+    struct w5500_model_config cfg;
+    w5500_model_config_default(&cfg);
+    cfg.cr_busy_reads = 2;
+    t_model_new(&cfg);
+    t_wr8(T_SREG(4), RS_MR, 0x01);
+    t_wr8(T_SREG(4), RS_CR, C_OPEN);
+    assert_int_equal(t_rd8(T_SREG(4), RS_SR), S_INIT); /* effect visible already */
+    assert_int_equal(t_rd8(T_SREG(4), RS_CR), C_OPEN);
+    assert_int_equal(t_rd8(T_SREG(4), RS_CR), C_OPEN);
+    assert_int_equal(t_rd8(T_SREG(4), RS_CR), 0x00);
+    assert_int_equal(t_rd8(T_SREG(4), RS_CR), 0x00);
+}
+
 static void test_sn_ir_w1c_and_sir(void **state)
 {
     (void)state;
@@ -521,6 +538,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_phycfgr_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_close_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cr_accepted_at_frame_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cr_busy_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sn_ir_w1c_and_sir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intn_gating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_imr_not_gating_when_configured_off, setup, teardown),
