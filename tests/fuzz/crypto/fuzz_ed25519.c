@@ -2,8 +2,9 @@
  * libFuzzer harness for ed25519_verify: it must never crash, and must agree with OpenSSL.
  *
  * Input: byte 0 picks a mode.
- *   even: raw   - sig = bytes 1..64, pub = bytes 65..96, msg = the rest; S is forced below 2^252
- *                 for mode 0 so the point code runs, not only the range check.
+ *   even: raw   - sig = bytes 1..64, pub = bytes 65..96, msg = the rest (a short input is
+ *                 padded from its SHA-512); S is forced below 2^252 for mode 0 so the point
+ *                 code runs, not only the range check.
  *   odd:  signed - seed = bytes 1..32, msg = the rest: OpenSSL signs msg under that seed; we must
  *                 accept it, and reject it once the bit chosen by byte 0 and the seed is flipped.
  * Agreement rule: we never accept what OpenSSL rejects, and reject what OpenSSL accepts only for
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "ed25519.h"
 
@@ -81,17 +83,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t mode = data[0];
     if ((mode & 1u) == 0) {
-        if (size < 97) {
-            return 0;
-        }
-        uint8_t sig[64];
-        uint8_t pub[32];
-        memcpy(sig, &data[1], 64);
-        memcpy(pub, &data[65], 32);
+        /* Short inputs (libFuzzer starts small) are stretched with SHA-512 so every run counts. */
+        uint8_t key_sig[96];
+        SHA512(data, size, key_sig);
+        SHA512(key_sig, 64, &key_sig[32]);
+        size_t have = size - 1 < sizeof key_sig ? size - 1 : sizeof key_sig;
+        memcpy(key_sig, &data[1], have);
         if (mode == 0) {
-            sig[63] &= 0x0f;
+            key_sig[63] &= 0x0f;
         }
-        check_agreement(sig, &data[97], size - 97, pub);
+        check_agreement(key_sig, &data[1 + have], size - 1 - have, &key_sig[64]);
         return 0;
     }
 
