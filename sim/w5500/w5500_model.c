@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@
 
 #define MR_RST 0x80
 #define IR_MASK 0xF0
+#define IR_UNREACH 0x40
 #define PHY_RST 0x80
 #define PHY_OPMD 0x40
 #define PHY_OPMDC_SHIFT 3
@@ -849,7 +851,10 @@ static void udp_route(struct w5500_model *m, unsigned n, uint32_t dip, uint16_t 
             return;
         }
         struct sockaddr_in any = loopback_addr(0);
-        if (bind(s->fd, (const struct sockaddr *)&any, sizeof(any)) != 0) {
+        int one = 1;
+        /* IP_RECVERR: ICMP port unreachable from the host comes back as IR.UNREACH. */
+        if (setsockopt(s->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) != 0 ||
+            bind(s->fd, (const struct sockaddr *)&any, sizeof(any)) != 0) {
             fd_close(&s->fd, false);
             return;
         }
@@ -1229,13 +1234,60 @@ static void tcp_service(struct w5500_model *m, unsigned n)
     }
 }
 
+/* ICMP errors queued on socket n's host socket. A port unreachable for a mapped destination sets
+ * IR.UNREACH with UIPR/UPORTR = that LAN address and port, as the chip does on an ICMP message. */
+static void udp_errors(struct w5500_model *m, unsigned n)
+{
+    struct sock *s = &m->s[n];
+    for (int i = 0; i < 16; i++) {
+        struct sockaddr_in dst;
+        memset(&dst, 0, sizeof(dst));
+        uint8_t payload[1];
+        struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+        union {
+            struct cmsghdr align;
+            uint8_t buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in))];
+        } ctl;
+        memset(&ctl, 0, sizeof(ctl));
+        struct msghdr msg;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_name = &dst;
+        msg.msg_namelen = sizeof(dst);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof(ctl.buf);
+        if (recvmsg(s->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+            return; /* queue empty */
+        }
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) {
+                continue;
+            }
+            struct sock_extended_err ee;
+            memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+            const struct map *mp = map_find_host(m, ntohs(dst.sin_port));
+            if (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3 && mp != NULL &&
+                link_effective(m) && !m->stall) {
+                set_be32(&m->common[C_UIPR], mp->lan_ip);
+                set_be16(&m->common[C_UPORTR], mp->lan_port);
+                m->ir |= IR_UNREACH;
+            }
+        }
+    }
+}
+
 static void udp_service(struct w5500_model *m, unsigned n)
 {
     struct sock *s = &m->s[n];
     if (s->fd < 0 || m->stall) {
         return; /* stalled: datagrams wait in the host socket */
     }
-    for (;;) {
+    udp_errors(m, n);
+    if (s->fd < 0) {
+        return;
+    }
+    for (int spins = 0; spins < 64; spins++) {
         if (tokens_avail(m, false) == 0) {
             return;
         }
@@ -1245,7 +1297,11 @@ static void udp_service(struct w5500_model *m, unsigned n)
         ssize_t r = recvfrom(s->fd, m->dgram, sizeof(m->dgram), MSG_DONTWAIT,
                              (struct sockaddr *)&from, &fl);
         if (r < 0) {
-            return; /* EAGAIN, or an ICMP error report: nothing to deliver */
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return;
+            }
+            udp_errors(m, n); /* an ICMP error was reported through recvfrom */
+            continue;
         }
         tokens_take(m, false, (uint32_t)r);
         if (!link_effective(m)) {

@@ -382,6 +382,38 @@ static void test_udp_echo_and_header(void **state)
     assert_int_equal(close(ufd), 0);
 }
 
+static void test_udp_port_unreachable(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int ufd = h_udp_bind(&hp);
+    assert_int_equal(close(ufd), 0); /* nothing listens on hp: the host answers ICMP */
+    assert_int_equal(w5500_model_map_udp(tm, IP4(192, 168, 1, 61), 9, hp), W5500_MODEL_OK);
+    t_netcfg();
+    t_wr8(T_COMMON, R_IMR, 0x40);
+    t_open(1, 0x02, 3000, S_UDP);
+    t_wr32(T_SREG(1), RS_DIPR, IP4(192, 168, 1, 61));
+    t_wr16(T_SREG(1), RS_DPORT, 9);
+    const uint8_t d[8] = {1};
+    t_send(1, d, sizeof(d));
+    assert_int_equal(t_rd8(T_SREG(1), RS_IR), I_SEND_OK);
+    t_wr8(T_SREG(1), RS_IR, I_SEND_OK);
+    assert_true(w5500_model_intn(tm));
+    t_advance(100);
+    assert_int_equal(t_rd8(T_COMMON, R_IR), 0x40);
+    assert_int_equal(t_rd32(T_COMMON, R_UIPR), IP4(192, 168, 1, 61));
+    assert_int_equal(t_rd16(T_COMMON, 0x002C), 9); /* UPORTR */
+    assert_false(w5500_model_intn(tm));
+    /* IMR bit off: the flag stays, the pin goes high; W1C clears the flag. */
+    t_wr8(T_COMMON, R_IMR, 0x00);
+    assert_true(w5500_model_intn(tm));
+    t_wr8(T_COMMON, R_IR, 0x80);
+    assert_int_equal(t_rd8(T_COMMON, R_IR), 0x40);
+    t_wr8(T_COMMON, R_IR, 0x40);
+    assert_int_equal(t_rd8(T_COMMON, R_IR), 0x00);
+    assert_int_equal(t_rd8(T_SREG(1), RS_SR), S_UDP);
+}
+
 static void test_udp_pointer_wrap_and_full_buffer(void **state)
 {
     (void)state;
@@ -768,6 +800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rsr_changes_only_between_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_poll_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo_and_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_port_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_pointer_wrap_and_full_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_unreachable_and_conflict_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_down, setup, teardown),
