@@ -295,7 +295,7 @@ static int bench_tx(uint8_t tx_kb, size_t cap, size_t total)
 
 int main(void)
 {
-    const size_t total = 2u * 1024u * 1024u;
+    const size_t total = (size_t)2 * 1024u * 1024u;
     int fail = 0;
     static const struct {
         uint8_t kb;

@@ -754,6 +754,7 @@ static void test_stuck_unstable_spi(void **state)
     ready_dev();
     connected(0);
     uint8_t out[64];
+    memset(out, 0x3C, sizeof out);
     size_t got;
     F.rsr_unstable = true;
     fake_rx_push(0, out, 10);
@@ -886,7 +887,7 @@ static void test_netcfg_and_strings(void **state)
     struct w5500_netcfg m = {{10, 0, 0, 3}, {255, 0, 0, 0}, {10, 0, 0, 1}};
     assert_int_equal(w5500_set_netcfg(&dev, &m), W5500_ERR_VERIFY);
     /* Every status has its own name. */
-    const char *seen[64];
+    const char *seen[64] = {0};
     size_t ns = 0;
     for (int s = -40; s <= 3; s++) {
         const char *str = w5500_status_str(s);

@@ -608,6 +608,9 @@ static void test_dhcp_nak(void **state)
     w5500_model_fault_dhcp(S.m, W5500_DHCP_FAULT_NAK_REQUEST, UINT32_MAX);
     assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 12u, &DHCP_FAST), W5500_OK);
     assert_int_equal(dhcp_run(100000, 10), W5500_ERR_NAK);
+    struct w5500_model_stats st2;
+    w5500_model_get_stats(S.m, &st2);
+    assert_int_equal(st2.dhcp_requests - st.dhcp_requests, 6); /* 3 x (DISCOVER + REQUEST) */
     assert_no_open_sockets();
 }
 
@@ -729,8 +732,8 @@ static void test_dns_unreachable_server(void **state)
 
 /* ---- tests: TCP ----------------------------------------------------------------------------- */
 
-#define UP_LEN (120u * 1024u + 17u)
-#define DOWN_LEN (300u * 1024u + 5u)
+#define UP_LEN ((size_t)120 * 1024u + 17u)
+#define DOWN_LEN ((size_t)300 * 1024u + 5u)
 
 static void test_tcp_transfer(void **state)
 {
@@ -790,7 +793,7 @@ static void reset_at_100k(size_t n)
     if (n == 0) {
         done = false;
     }
-    if (!done && n >= 100u * 1024u) {
+    if (!done && n >= (size_t)100 * 1024u) {
         done = true;
         assert_int_equal(w5500_model_fault_tcp_reset(S.m, 0), W5500_MODEL_OK);
     }
@@ -807,7 +810,7 @@ static void test_tcp_peer_reset(void **state)
     uint32_t sum = 0;
     reset_at_100k(0);
     assert_int_equal(download(0, &got, &sum, reset_at_100k), W5500_ERR_CLOSED);
-    assert_true(got >= 100u * 1024u && got < DOWN_LEN);
+    assert_true(got >= (size_t)100 * 1024u && got < DOWN_LEN);
     peer_join(&p);
     assert_no_open_sockets();
     /* Sending on the reset socket is refused with a state error. */
@@ -818,7 +821,7 @@ static void test_tcp_peer_reset(void **state)
 
 static void stall_at_40k(size_t n)
 {
-    if (n >= 40u * 1024u) {
+    if (n >= (size_t)40 * 1024u) {
         w5500_model_fault_stall(S.m, true);
     }
 }
@@ -838,7 +841,7 @@ static void test_tcp_stall(void **state)
     assert_no_open_sockets();
 
     /* Download through a stall: nothing arrives (PENDING) while stalled, all arrives after. */
-    peer_start(&p, 0, 64u * 1024u, 77u);
+    peer_start(&p, 0, (size_t)64 * 1024u, 77u);
     assert_int_equal(connect_wait(0, 40001), W5500_OK);
     w5500_model_fault_stall(S.m, true);
     uint8_t buf[512];
@@ -850,8 +853,8 @@ static void test_tcp_stall(void **state)
     w5500_model_fault_stall(S.m, false);
     size_t got = 0;
     assert_int_equal(download(0, &got, &sum, NULL), W5500_EOF);
-    assert_int_equal(got, 64u * 1024u);
-    assert_int_equal(sum, expected_sum(77u, 64u * 1024u));
+    assert_int_equal(got, (size_t)64 * 1024u);
+    assert_int_equal(sum, expected_sum(77u, (size_t)64 * 1024u));
     assert_int_equal(disconnect_wait(0), W5500_OK);
     peer_join(&p);
     assert_no_open_sockets();
@@ -883,7 +886,7 @@ static void test_tcp_slow_peer(void **state)
 
 static void link_down_at_20k(size_t n)
 {
-    if (n >= 20u * 1024u) {
+    if (n >= (size_t)20 * 1024u) {
         w5500_model_set_link(S.m, false);
     }
 }
