@@ -45,11 +45,15 @@ static int buf_read(void *ctx, uint32_t off, void *dst, uint32_t len)
     return 0;
 }
 
+/* In the functions without an error return, a NULL pointer is a caller bug: OTA_ASSERT stops
+ * there, and the early return keeps even a returning assert handler from dereferencing it. */
 void image_reader_init_buf(struct image_reader *rd, struct image_buf *buf, const uint8_t *data,
                            uint32_t len)
 {
-    OTA_ASSERT(rd != NULL && buf != NULL);
-    OTA_ASSERT(data != NULL || len == 0u);
+    if (rd == NULL || buf == NULL || (data == NULL && len != 0u)) {
+        OTA_ASSERT(false);
+        return;
+    }
     buf->data = data;
     buf->len = len;
     rd->read = buf_read;
@@ -72,7 +76,10 @@ static int rd_read(const struct image_reader *rd, uint32_t off, void *dst, uint3
 
 void image_header_parse(const uint8_t raw[IMAGE_HEADER_SIZE], struct image_header *hdr)
 {
-    OTA_ASSERT(raw != NULL && hdr != NULL);
+    if (raw == NULL || hdr == NULL) {
+        OTA_ASSERT(false);
+        return;
+    }
     hdr->ih_magic = ota_get_le32(&raw[0]);
     hdr->ih_load_addr = ota_get_le32(&raw[4]);
     hdr->ih_hdr_size = ota_get_le16(&raw[8]);
@@ -87,7 +94,10 @@ void image_header_parse(const uint8_t raw[IMAGE_HEADER_SIZE], struct image_heade
 
 void image_header_encode(const struct image_header *hdr, uint8_t raw[IMAGE_HEADER_SIZE])
 {
-    OTA_ASSERT(raw != NULL && hdr != NULL);
+    if (raw == NULL || hdr == NULL) {
+        OTA_ASSERT(false);
+        return;
+    }
     ota_put_le32(&raw[0], hdr->ih_magic);
     ota_put_le32(&raw[4], hdr->ih_load_addr);
     ota_put_le16(&raw[8], hdr->ih_hdr_size);
@@ -209,7 +219,10 @@ int image_tlv_iter_next(struct image_tlv_iter *it, uint32_t *off, uint16_t *len,
 
 bool image_tlv_iter_is_prot(const struct image_tlv_iter *it, uint32_t off)
 {
-    OTA_ASSERT(it != NULL);
+    if (it == NULL) {
+        OTA_ASSERT(false);
+        return false;
+    }
     /* Judge by the TLV's header: a zero-length value at the very end of the protected area has
      * its value offset equal to prot_end. */
     return off >= IMAGE_TLV_HDR_SIZE && off - IMAGE_TLV_HDR_SIZE < it->prot_end;
@@ -238,14 +251,15 @@ int image_tlv_find(const struct image_reader *rd, const struct image_info *info,
     return found ? 0 : 1;
 }
 
+_Static_assert(IMAGE_KEYHASH_SIZE == IMAGE_SHA256_SIZE, "KEYHASH is a SHA-256");
+
 /* Fixed length of a TLV we interpret, or 0 if any length is acceptable. */
 static uint16_t tlv_fixed_len(uint16_t type)
 {
     switch (type) {
     case IMAGE_TLV_SHA256:
-        return IMAGE_SHA256_SIZE;
     case IMAGE_TLV_KEYHASH:
-        return IMAGE_KEYHASH_SIZE;
+        return IMAGE_SHA256_SIZE;
     case IMAGE_TLV_ED25519:
         return IMAGE_ED25519_SIG_SIZE;
     default:
@@ -367,7 +381,10 @@ int image_hash(const struct image_reader *rd, const struct image_info *info, uin
 void image_keyhash(const uint8_t pubkey[32], uint8_t out[32])
 {
     struct sha256_ctx ctx;
-    OTA_ASSERT(pubkey != NULL && out != NULL);
+    if (pubkey == NULL || out == NULL) {
+        OTA_ASSERT(false);
+        return;
+    }
     sha256_init(&ctx);
     sha256_update(&ctx, spki_ed25519_prefix, sizeof(spki_ed25519_prefix));
     sha256_update(&ctx, pubkey, ED25519_PUBKEY_SIZE);
@@ -457,7 +474,10 @@ int image_verify(const struct image_reader *rd, const struct image_info *info,
 
 int image_version_cmp(const struct image_version *a, const struct image_version *b)
 {
-    OTA_ASSERT(a != NULL && b != NULL);
+    if (a == NULL || b == NULL) {
+        OTA_ASSERT(false);
+        return 0;
+    }
     if (a->iv_major != b->iv_major) {
         return a->iv_major < b->iv_major ? -1 : 1;
     }
@@ -475,7 +495,10 @@ int image_version_cmp(const struct image_version *a, const struct image_version 
 
 uint32_t image_version_word(const struct image_version *v)
 {
-    OTA_ASSERT(v != NULL);
+    if (v == NULL) {
+        OTA_ASSERT(false);
+        return 0;
+    }
     return ((uint32_t)v->iv_major << 24) | ((uint32_t)v->iv_minor << 16) | v->iv_revision;
 }
 

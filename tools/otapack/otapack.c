@@ -56,7 +56,7 @@ _Static_assert(IMAGE_MAX_HDR_SIZE + MAX_PROT_SIZE + MAX_TLV_SIZE <= APP_DESC_SIZ
 #define PAD_BYTE 0xffu
 
 /* Largest file we read: comfortably above any slot, small enough to hold in memory. */
-#define MAX_FILE_SIZE (4u * 1024u * 1024u)
+#define MAX_FILE_SIZE 0x400000u
 #define MAX_PATH_LEN 4096
 
 static const char *prog_cmd = "otapack";
@@ -64,12 +64,12 @@ static const char *prog_cmd = "otapack";
 static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void err(const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
-    fprintf(stderr, "otapack %s: ", prog_cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "otapack %s: %s\n", prog_cmd, msg);
 }
 
 static void usage(void)
