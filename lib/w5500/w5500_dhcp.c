@@ -294,6 +294,7 @@ static int dhcp_transmit(struct w5500_dhcp *d)
     }
     OTA_TRY(rc);
     d->tries++;
+    d->t_sent = d->now_ms;
     if (d->state == W5500_DHCP_S_SELECTING || d->state == W5500_DHCP_S_REQUESTING) {
         d->t_retx = d->now_ms + d->timeout_ms;
         d->timeout_ms = d->timeout_ms * 2u > MAX_TIMEOUT_MS ? MAX_TIMEOUT_MS : d->timeout_ms * 2u;
@@ -356,7 +357,7 @@ static int dhcp_bind(struct w5500_dhcp *d, const struct w5500_dhcp_msg *ack)
     }
     OTA_TRY(w5500_set_netcfg(d->dev, &l.net));
     d->lease = l;
-    d->t_bound = d->now_ms;
+    d->t_bound = d->t_sent; /* the lease runs from when the REQUEST was sent */
     d->naks = 0;
     d->last_error = 0;
     d->state = W5500_DHCP_S_BOUND;

@@ -96,7 +96,8 @@ struct w5500_dhcp {
     uint64_t now_ms;        /* monotonic, accumulated from the 32-bit clock */
     uint64_t t_retx;        /* next retransmission */
     uint32_t timeout_ms;
-    uint64_t t_bound;       /* when the lease was (re)acquired */
+    uint64_t t_sent;        /* when the last REQUEST left: the lease counts from there */
+    uint64_t t_bound;       /* start of the lease in force (RFC 2131 4.4.5) */
     int last_error;         /* why the last exchange failed (0: none) */
     uint32_t renewals;      /* leases renewed (for tests and logs) */
     struct w5500_dhcp_msg offer;
