@@ -9,13 +9,22 @@
  */
 #define USART_WAIT_LOOPS (1u << 22)
 
+/*
+ * BRR as ST's HAL computes it for 16x oversampling (sheet §4.3: 0x124F for 9600 Bd at 45 MHz):
+ * USARTDIV in hundredths, truncated, then the fraction rounded to sixteenths; a fraction that
+ * rounds up to 16 carries into the mantissa by the plain addition.
+ */
 uint32_t usart_brr(uint32_t pclk_hz, uint32_t baud)
 {
-    if (baud == 0) {
+    /* 25 * pclk must fit 32 bits: PCLK1/PCLK2 are at most 90 MHz on this chip. */
+    if (baud == 0 || baud > UINT32_MAX / 4u || pclk_hz > UINT32_MAX / 25u) {
         return 0;
     }
-    uint32_t brr = (pclk_hz + baud / 2u) / baud;
-    /* Mantissa 12 bits, at least 1 (USARTDIV >= 1). */
+    uint32_t div100 = (25u * pclk_hz) / (4u * baud);
+    uint32_t mantissa = div100 / 100u;
+    uint32_t fraction = ((div100 - mantissa * 100u) * 16u + 50u) / 100u;
+    uint32_t brr = (mantissa << 4) + fraction;
+    /* Mantissa 12 bits, and USARTDIV >= 1. */
     if (brr < 16u || brr > 0xFFFFu) {
         return 0;
     }

@@ -14,7 +14,7 @@ enum usart_err {
 /* 8 data bits, no parity, 1 stop bit, TX and RX on, oversampling by 16. */
 int usart2_init(uint32_t pclk1_hz, uint32_t baud);
 
-/* BRR for 16x oversampling: round(pclk / baud) (sheet §4.3); 0 if out of range. */
+/* BRR for 16x oversampling, HAL-compatible rounding (sheet §4.3); 0 if out of range. */
 uint32_t usart_brr(uint32_t pclk_hz, uint32_t baud);
 
 /* Send len bytes, blocking; returns when the last one is in the transmit register. */

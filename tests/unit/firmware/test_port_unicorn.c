@@ -19,11 +19,16 @@
 #include <unicorn/unicorn.h>
 
 #include "clock.h"
+#include "exti.h"
 #include "flash_layout.h"
 #include "flash_stm32.h"
 #include "fwcheck.h"
+#include "iwdg.h"
+#include "sys.h"
+#include "systick.h"
 
-#define ELF_PATH OTA_FW_DIR "/bootloader.elf"
+#define BOOT_ELF OTA_FW_DIR "/bootloader.elf"
+#define APP_ELF OTA_FW_DIR "/app.elf"
 
 #define PERIPH_BASE 0x40000000u
 #define PERIPH_SIZE 0x00100000u
@@ -81,6 +86,7 @@ struct model {
 struct emu {
     uc_engine *uc;
     struct fw_file elf;
+    const char *path;
     struct model *m;
 };
 
@@ -293,15 +299,18 @@ static int load_segment(void *ctx, uint32_t vaddr, uint32_t paddr, const uint8_t
     return 0;
 }
 
-static int emu_setup(void **state)
+static int emu_setup_elf(void **state, const char *path)
 {
     struct emu *e = calloc(1, sizeof *e);
     assert_non_null(e);
     e->m = calloc(1, sizeof *e->m);
     assert_non_null(e->m);
-    int rc = fw_file_read(ELF_PATH, &e->elf);
+    e->path = path;
+    int rc = fw_file_read(path, &e->elf);
     if (rc != FWCHECK_OK) {
-        print_error("cannot read %s (build the firmware first: make firmware)\n", ELF_PATH);
+        print_error("cannot read %s (build the firmware first: make firmware)\n", path);
+        free(e->m);
+        free(e);
         return -1;
     }
     assert_int_equal(uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &e->uc), UC_ERR_OK);
@@ -330,6 +339,16 @@ static int emu_setup(void **state)
     return 0;
 }
 
+static int emu_setup(void **state)
+{
+    return emu_setup_elf(state, BOOT_ELF);
+}
+
+static int emu_setup_app(void **state)
+{
+    return emu_setup_elf(state, APP_ELF);
+}
+
 static int emu_teardown(void **state)
 {
     struct emu *e = *state;
@@ -344,13 +363,49 @@ static int emu_teardown(void **state)
     return 0;
 }
 
+/* Start fn with up to 4 arguments; stops at `until` or after `count` instructions (0: none). */
+static void run(struct emu *e, const char *fn, const uint32_t args[4], uint32_t until,
+                uint64_t count)
+{
+    uint32_t addr;
+    uint32_t size;
+    if (fw_elf_symbol(&e->elf, fn, &addr, &size) != FWCHECK_OK) {
+        print_error("symbol %s not in %s\n", fn, e->path);
+        fail();
+    }
+    uint32_t sp = STACK_TOP;
+    uint32_t lr = RET_ADDR | 1u;
+    uint32_t primask = 0;
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R0, &args[0]), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R1, &args[1]), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R2, &args[2]), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_R3, &args[3]), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_SP, &sp), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_LR, &lr), UC_ERR_OK);
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_PRIMASK, &primask), UC_ERR_OK);
+    uc_err err = uc_emu_start(e->uc, addr | 1u, until, 0, count);
+    if (err != UC_ERR_OK) {
+        uint32_t pc = 0;
+        (void)uc_reg_read(e->uc, UC_ARM_REG_PC, &pc);
+        print_error("%s: %s at pc 0x%08x\n", fn, uc_strerror(err), pc);
+    }
+    assert_int_equal(err, UC_ERR_OK);
+}
+
+static uint32_t reg_of(struct emu *e, int regid)
+{
+    uint32_t v;
+    assert_int_equal(uc_reg_read(e->uc, regid, &v), UC_ERR_OK);
+    return v;
+}
+
 /* Call a function of the firmware with up to 4 arguments; returns r0. */
 static uint32_t call(struct emu *e, const char *fn, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3)
 {
     uint32_t addr;
     uint32_t size;
     if (fw_elf_symbol(&e->elf, fn, &addr, &size) != FWCHECK_OK) {
-        print_error("symbol %s not in %s\n", fn, ELF_PATH);
+        print_error("symbol %s not in %s\n", fn, e->path);
         fail();
     }
     uint32_t sp = STACK_TOP;
@@ -693,16 +748,222 @@ static void test_flash_program_refused(void **state)
     assert_int_equal((int)call(e, "flash_port_read", APP_ADDR, 0, 4, 0), FLASH_STM32_ERR_ARG);
 }
 
+/* ---- system: jump, reset, reset cause, vector check ------------------------------------ */
+
+static void put32(struct emu *e, uint32_t addr, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    assert_int_equal(uc_mem_write(e->uc, addr, b, 4), UC_ERR_OK);
+}
+
+/* Last value written to addr, or ~0 if never written. */
+static uint32_t last_write(const struct model *m, uint32_t addr)
+{
+    uint32_t v = 0xFFFFFFFFu;
+    int seen = 0;
+    for (uint32_t i = 0; i < m->log_len; i++) {
+        if (m->log[i].addr == addr) {
+            v = m->log[i].value;
+            seen = 1;
+        }
+    }
+    return seen ? v : 0xDEADBEEFu;
+}
+
+static void test_jump(void **state)
+{
+    struct emu *e = *state;
+    const uint32_t app_sp = 0x20018000u;
+    const uint32_t app_reset = APP_ADDR + 0x400u;
+    put32(e, APP_ADDR, app_sp);
+    put32(e, APP_ADDR + 4u, app_reset | 1u);
+    /* The bootloader ran at 180 MHz with SysTick on. */
+    assert_int_equal(call(e, "clock_init", SCRATCH, 0, 0, 0), CLOCK_OK);
+    *reg(e->m, A_SYST_CSR) = 7u;
+    e->m->log_len = 0;
+
+    uint32_t control = 2u; /* as if the bootloader had run on PSP */
+    assert_int_equal(uc_reg_write(e->uc, UC_ARM_REG_CONTROL, &control), UC_ERR_OK);
+    const uint32_t args[4] = {APP_ADDR, APP_ADDR + APP_SIZE, 0, 0};
+    run(e, "sys_jump", args, app_reset, 100000000u);
+    assert_int_equal(reg_of(e, UC_ARM_REG_PC), app_reset);
+    assert_int_equal(reg_of(e, UC_ARM_REG_SP), app_sp);
+    assert_int_equal(reg_of(e, UC_ARM_REG_CONTROL) & 7u, 0); /* privileged, MSP, no FPCA */
+    assert_int_equal(reg_of(e, UC_ARM_REG_PRIMASK), 0);
+
+    /* Every NVIC line disabled and un-pended; SysTick off; EXTI masked and cleared. */
+    for (uint32_t i = 0; i < 8u; i++) {
+        assert_int_equal(last_write(e->m, 0xE000E180u + 4u * i), 0xFFFFFFFFu);
+        assert_int_equal(last_write(e->m, 0xE000E280u + 4u * i), 0xFFFFFFFFu);
+    }
+    assert_int_equal(last_write(e->m, A_SYST_CSR), 0);
+    assert_int_equal(last_write(e->m, 0xE000E014u), 0); /* LOAD */
+    assert_int_equal(last_write(e->m, 0xE000ED04u), (1u << 25) | (1u << 27)); /* PENDSTCLR|PENDSVCLR */
+    assert_int_equal(last_write(e->m, 0x40013C00u), 0);          /* EXTI_IMR */
+    assert_int_equal(last_write(e->m, 0x40013C14u), 0x007FFFFFu); /* EXTI_PR */
+    /* Reset clocks, flash locked, VTOR on the application, watchdog reloaded last. */
+    assert_on_hsi(e);
+    assert_true(e->m->flash_locked || (*reg(e->m, A_FLASH_CR) & (1u << 31)) != 0);
+    assert_int_equal(last_write(e->m, 0xE000ED08u), APP_ADDR);
+    int vtor = find_write(e->m, 0, 0xE000ED08u, APP_ADDR);
+    assert_true(find_write(e->m, (uint32_t)vtor, A_IWDG_KR, 0xAAAAu) > vtor);
+}
+
+static void test_jump_refused(void **state)
+{
+    struct emu *e = *state;
+    put32(e, APP_ADDR, 0x20020008u); /* SP above RAM */
+    put32(e, APP_ADDR + 4u, (APP_ADDR + 0x400u) | 1u);
+    assert_int_equal((int)call(e, "sys_jump", APP_ADDR, APP_ADDR + APP_SIZE, 0, 0), SYS_ERR_VECTOR);
+    assert_int_equal(e->m->log_len, 0); /* nothing touched */
+
+    put32(e, APP_ADDR, 0x20020000u); /* the normal top of RAM is fine ... */
+    assert_int_equal((int)call(e, "sys_vector_check", APP_ADDR, APP_ADDR + APP_SIZE, 0, 0), SYS_OK);
+    put32(e, APP_ADDR + 4u, APP_ADDR + 0x400u); /* ... an ARM-state reset handler is not */
+    assert_int_equal((int)call(e, "sys_vector_check", APP_ADDR, APP_ADDR + APP_SIZE, 0, 0),
+                     SYS_ERR_VECTOR);
+    put32(e, APP_ADDR + 4u, (BOOT_ADDR + 0x400u) | 1u); /* reset handler outside the area */
+    assert_int_equal((int)call(e, "sys_vector_check", APP_ADDR, APP_ADDR + APP_SIZE, 0, 0),
+                     SYS_ERR_VECTOR);
+    put32(e, APP_ADDR + 4u, (APP_ADDR + 0x400u) | 1u);
+    put32(e, APP_ADDR, 0x2001FFFCu); /* not 8-byte aligned */
+    assert_int_equal((int)call(e, "sys_vector_check", APP_ADDR, APP_ADDR + APP_SIZE, 0, 0),
+                     SYS_ERR_VECTOR);
+    put32(e, APP_ADDR, 0xFFFFFFFFu); /* erased */
+    assert_int_equal((int)call(e, "sys_vector_check", APP_ADDR, APP_ADDR + APP_SIZE, 0, 0),
+                     SYS_ERR_VECTOR);
+    put32(e, APP_ADDR, 0x20020000u);
+    assert_int_equal((int)call(e, "sys_vector_check", APP_ADDR + 4u, APP_ADDR + APP_SIZE, 0, 0),
+                     SYS_ERR_VECTOR); /* table not VTOR-aligned */
+}
+
+static void test_reset(void **state)
+{
+    struct emu *e = *state;
+    *reg(e->m, 0xE000ED0Cu) = 0x0300u; /* PRIGROUP 3 must be kept */
+    const uint32_t args[4] = {0, 0, 0, 0};
+    run(e, "sys_reset", args, RET_ADDR, 2000u); /* it never returns: stop after 2000 steps */
+    assert_int_equal(last_write(e->m, 0xE000ED0Cu), 0x05FA0304u);
+}
+
+static void test_reset_cause(void **state)
+{
+    struct emu *e = *state;
+    const struct {
+        uint32_t csr;
+        enum sys_reset_cause cause;
+    } cases[] = {
+        {0x0E000000u, SYS_RESET_POWER_ON}, /* POR + PIN + BOR after power-up */
+        {0x14000000u, SYS_RESET_SOFTWARE}, /* SFTRST + PIN */
+        {0x24000000u, SYS_RESET_IWDG},     /* IWDG + PIN */
+        {0x04000000u, SYS_RESET_PIN},
+        {0x02000000u, SYS_RESET_BROWN_OUT},
+        {0x44000000u, SYS_RESET_WWDG},
+        {0x84000000u, SYS_RESET_LOW_POWER},
+        {0x00000000u, SYS_RESET_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        *reg(e->m, 0x40023874u) = cases[i].csr;
+        e->m->log_len = 0;
+        assert_int_equal(call(e, "sys_reset_cause", 0, 0, 0, 0), cases[i].cause);
+        assert_int_equal(e->m->log_len, 0); /* clear = false writes nothing */
+        assert_int_equal(call(e, "sys_reset_cause", 1, 0, 0, 0), cases[i].cause);
+        assert_int_equal(last_write(e->m, 0x40023874u) & (1u << 24), 1u << 24); /* RMVF */
+    }
+}
+
+static void test_usart_brr(void **state)
+{
+    struct emu *e = *state;
+    /* Sheet §4.3 values (HAL's UART_BRR_SAMPLING16). */
+    assert_int_equal(call(e, "usart_brr", 45000000u, 115200u, 0, 0), 0x0187u);
+    assert_int_equal(call(e, "usart_brr", 16000000u, 115200u, 0, 0), 0x008Bu);
+    assert_int_equal(call(e, "usart_brr", 45000000u, 9600u, 0, 0), 0x124Fu);
+    assert_int_equal(call(e, "usart_brr", 16000000u, 9600u, 0, 0), 0x0683u);
+    assert_int_equal(call(e, "usart_brr", 45000000u, 921600u, 0, 0), 0x0031u);
+    assert_int_equal(call(e, "usart_brr", 45000000u, 0, 0, 0), 0);        /* no baud */
+    assert_int_equal(call(e, "usart_brr", 16000000u, 2000000u, 0, 0), 0); /* USARTDIV < 1 */
+    assert_int_equal(call(e, "usart_brr", 90000000u, 1200u, 0, 0), 0);    /* mantissa > 12 bits */
+    assert_int_equal(call(e, "usart_brr", 180000000u, 115200u, 0, 0), 0); /* above 90 MHz APB */
+}
+
+/* ---- application image: watchdog, tick, button ------------------------------------------ */
+
+static void test_iwdg(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal(call(e, "iwdg_start", 0, 0, 0, 0), IWDG_OK);
+    int start = find_write(e->m, 0, A_IWDG_KR, 0xCCCCu);
+    int unlock = find_write(e->m, 0, A_IWDG_KR, 0x5555u);
+    assert_true(start >= 0 && unlock > start);
+    assert_int_equal(*reg(e->m, 0x40003004u), 4u);     /* PR /64 */
+    assert_int_equal(*reg(e->m, 0x40003008u), 0xFFFu); /* RLR */
+    assert_int_equal(e->m->iwdg_reloads, 1);
+    assert_int_equal(*reg(e->m, 0xE0042008u) & (1u << 12), 1u << 12); /* frozen under debug */
+
+    *reg(e->m, 0x4000300Cu) = 3u; /* PVU|RVU never clear: LSI not running */
+    assert_int_equal((int)call(e, "iwdg_start", 0, 0, 0, 0), IWDG_ERR_TIMEOUT);
+    assert_int_equal(e->m->iwdg_reloads, 2); /* still reloaded before giving up */
+}
+
+static void test_systick(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal(call(e, "systick_start", 180000000u, 0, 0, 0), SYSTICK_OK);
+    assert_int_equal(*reg(e->m, 0xE000E014u), 179999u);
+    assert_int_equal(*reg(e->m, A_SYST_CSR), 7u); /* HCLK, interrupt, enable */
+    assert_int_equal(call(e, "systick_start", 16000000u, 0, 0, 0), SYSTICK_OK);
+    assert_int_equal(*reg(e->m, 0xE000E014u), 15999u);
+    *reg(e->m, A_SYST_CSR) = 0x5a5a;
+    assert_int_equal((int)call(e, "systick_start", 999u, 0, 0, 0), SYSTICK_ERR_RANGE);
+    assert_int_equal(*reg(e->m, A_SYST_CSR), 0x5a5a); /* untouched */
+}
+
+static void test_exti(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal(call(e, "exti_gpio_init", 2, 13, EXTI_EDGE_FALLING, 8), EXTI_OK);
+    assert_int_equal(*reg(e->m, 0x40013814u) & 0xF0u, 0x20u); /* EXTICR4: EXTI13 = port C */
+    assert_int_equal(*reg(e->m, 0x40013C0Cu), 1u << 13);       /* FTSR */
+    assert_int_equal(*reg(e->m, 0x40013C08u), 0);              /* RTSR */
+    assert_int_equal(*reg(e->m, 0x40013C00u), 1u << 13);       /* IMR */
+    assert_int_equal(last_write(e->m, 0x40013C14u), 1u << 13); /* stale edge cleared */
+    assert_int_equal(last_write(e->m, 0xE000E104u), 1u << 8);  /* ISER1: IRQ 40 */
+    assert_int_equal(*reg(e->m, 0xE000E428u) & 0xFFu, 0x80u);   /* priority 8 << 4 */
+    assert_int_equal(*reg(e->m, 0x40023844u) & (1u << 14), 1u << 14); /* SYSCFG clock */
+
+    e->m->log_len = 0;
+    assert_int_equal((int)call(e, "exti_gpio_init", 2, 16, EXTI_EDGE_FALLING, 8), EXTI_ERR_ARG);
+    assert_int_equal((int)call(e, "exti_gpio_init", 8, 13, EXTI_EDGE_FALLING, 8), EXTI_ERR_ARG);
+    assert_int_equal((int)call(e, "exti_gpio_init", 2, 13, 0, 8), EXTI_ERR_ARG);
+    assert_int_equal((int)call(e, "exti_gpio_init", 2, 13, EXTI_EDGE_FALLING, 16), EXTI_ERR_ARG);
+    assert_int_equal(e->m->log_len, 0);
+
+    /* The handler's helper: pending -> true and cleared (write 1); not pending -> false. */
+    *reg(e->m, 0x40013C14u) = 1u << 13;
+    assert_int_equal(call(e, "exti_take_pending", 13, 0, 0, 0) & 0xFFu, 1);
+    assert_int_equal(last_write(e->m, 0x40013C14u), 1u << 13);
+    *reg(e->m, 0x40013C14u) = 0;
+    e->m->log_len = 0;
+    assert_int_equal(call(e, "exti_take_pending", 13, 0, 0, 0) & 0xFFu, 0);
+    assert_int_equal(e->m->log_len, 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, emu_setup, emu_teardown)
+#define A(fn) cmocka_unit_test_setup_teardown(fn, emu_setup_app, emu_teardown)
     const struct CMUnitTest tests[] = {
         T(test_clock_hse_180),       T(test_clock_no_hse),        T(test_clock_pll_fails),
         T(test_clock_overdrive_fails), T(test_clock_latency_fails), T(test_clock_switch_fails),
         T(test_clock_hsi_fails),     T(test_flash_erase),         T(test_flash_erase_refused),
         T(test_flash_erase_errors),  T(test_flash_locked),        T(test_flash_timeout),
-        T(test_flash_program),       T(test_flash_program_refused),
+        T(test_flash_program),       T(test_flash_program_refused), T(test_jump),
+        T(test_jump_refused),        T(test_reset),               T(test_reset_cause),
+        T(test_usart_brr),           A(test_iwdg),                A(test_systick),
+        A(test_exti),
     };
 #undef T
+#undef A
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
