@@ -18,6 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* VERSIONR of every W5500 (../shared/reference/w5500.md register table). */
+#define APP_W5500_VERSION 0x04u
+
 #if !defined(APP_VERSION_MAJOR) || !defined(APP_VERSION_MINOR) || !defined(APP_VERSION_REVISION) ||  \
     !defined(APP_VERSION_BUILD) || !defined(APP_VERSION_STRING)
 #error "APP_VERSION_* come from the build (top-level CMakeLists.txt APP_VERSION)"
@@ -48,6 +51,30 @@ static void app_log_line(const char *s)
     if (board_log(s) == 0) {
         (void)board_log("\r\n");
     }
+}
+
+/*
+ * Bring-up check of the Ethernet chip: pulse RSTn (>= 500 us low, then 1 ms for its PLL; w5500.md
+ * §reset) and read VERSIONR (common register 0x0039, always 0x04) in one variable-length frame.
+ * Returns true when the chip answers. The OTA client's w5500 driver resets and configures the
+ * chip again on its own; this only tells the log whether the wiring works.
+ */
+static bool app_w5500_probe(uint8_t *version)
+{
+    static const uint8_t frame[4] = {0x00, 0x39, 0x00 /* common block, read, VDM */, 0x00};
+    uint8_t rx[4] = {0};
+    if (board_w5500_spi_init() != 0) {
+        return false;
+    }
+    board_w5500_reset_pin(false);
+    systick_delay_ms(1u);
+    board_w5500_reset_pin(true);
+    systick_delay_ms(2u);
+    board_w5500_select();
+    int rc = board_w5500_transfer(frame, rx, sizeof frame);
+    board_w5500_deselect();
+    *version = rx[3];
+    return rc == 0 && rx[3] == APP_W5500_VERSION;
 }
 
 /* The update request. The OTA client integration replaces the body of this function. */
@@ -84,6 +111,14 @@ int main(void)
         if (wdg_rc != IWDG_OK) {
             app_log_line("app: watchdog did not take the new period");
         }
+    }
+    uint8_t w5500_version = 0;
+    if (app_w5500_probe(&w5500_version)) {
+        app_log_line("app: W5500 answers (VERSIONR 0x04)");
+    } else {
+        (void)board_log("app: W5500 not answering, VERSIONR ");
+        (void)board_log_hex(w5500_version);
+        app_log_line("");
     }
     if (board_button_init(APP_BUTTON_IRQ_PRIO) != 0) {
         app_log_line("app: button interrupt not available");

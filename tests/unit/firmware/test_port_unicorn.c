@@ -24,6 +24,7 @@
 #include "flash_stm32.h"
 #include "fwcheck.h"
 #include "iwdg.h"
+#include "spi.h"
 #include "sys.h"
 #include "systick.h"
 
@@ -50,6 +51,9 @@
 #define A_FLASH_CR 0x40023C10u
 #define A_IWDG_KR 0x40003000u
 #define A_SYST_CSR 0xE000E010u
+#define A_SPI1_CR1 0x40013000u
+#define A_SPI1_SR 0x40013008u
+#define A_SPI1_DR 0x4001300Cu
 
 #define LOG_MAX 4096
 
@@ -71,7 +75,13 @@ struct model {
     bool bsy_stuck;
     uint32_t sr_inject; /* error flags raised by the next program/erase */
     bool countflag_always;
+    bool spi_modf;       /* mode fault raised */
+    bool spi_rx_never;   /* RXNE never set: no clock / stuck */
     /* State. */
+    bool spi_rxne;
+    uint8_t spi_rx;
+    uint8_t spi_tx[64];
+    uint32_t spi_count;
     uint32_t regs[(PERIPH_SIZE + PPB_SIZE) / 4u];
     bool flash_locked;
     uint32_t key_step;
@@ -166,9 +176,25 @@ static uint64_t model_read(struct model *m, uint32_t addr)
         return (v & ~(1u << 31)) | (m->flash_locked ? 1u << 31 : 0u);
     case A_SYST_CSR:
         return m->countflag_always ? (v | (1u << 16)) : v;
+    case A_SPI1_SR: /* TXE always; BSY never (transfers are instant here) */
+        return (1u << 1) | (m->spi_rxne ? 1u : 0u) | (m->spi_modf ? 1u << 5 : 0u);
+    case A_SPI1_DR:
+        m->spi_rxne = false;
+        return m->spi_rx;
     default:
         return v;
     }
+}
+
+/* The device on SPI1: answers a W5500 VERSIONR read (00 39 00 xx -> 01 02 03 04, w5500.md). */
+static uint8_t spi_device(struct model *m, uint8_t mosi)
+{
+    uint32_t i = m->spi_count;
+    if (i < sizeof m->spi_tx) {
+        m->spi_tx[i] = mosi;
+    }
+    m->spi_count++;
+    return (uint8_t)(i % 4u + 1u);
 }
 
 static void model_write(uc_engine *uc, struct model *m, uint32_t addr, uint32_t value)
@@ -213,6 +239,12 @@ static void model_write(uc_engine *uc, struct model *m, uint32_t addr, uint32_t 
             value &= ~(1u << 16); /* STRT clears when the erase ends */
         }
         *reg(m, addr) = value;
+        return;
+    case A_SPI1_DR:
+        if (!m->spi_rx_never) {
+            m->spi_rx = spi_device(m, (uint8_t)value);
+            m->spi_rxne = true;
+        }
         return;
     case A_IWDG_KR:
         if (value == 0xAAAAu) {
@@ -949,6 +981,39 @@ static void test_exti(void **state)
     assert_int_equal(e->m->log_len, 0);
 }
 
+static void test_spi(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal((int)call(e, "spi1_init", 3, 0, 0, 0), SPI_ERR_ARG);
+    assert_int_equal((int)call(e, "spi1_init", 512, 0, 0, 0), SPI_ERR_ARG);
+    assert_int_equal(e->m->log_len, 0);
+    assert_int_equal(call(e, "spi1_init", 4, 0, 0, 0), SPI_OK);
+    /* Master, SSM+SSI (no MODF from the internal NSS), /4, mode 0, enabled. */
+    assert_int_equal(*reg(e->m, A_SPI1_CR1), 0x34Cu);
+    assert_int_equal(*reg(e->m, 0x40023844u) & (1u << 12), 1u << 12); /* SPI1 clock */
+
+    const uint8_t frame[4] = {0x00, 0x39, 0x00, 0x00};
+    assert_int_equal(uc_mem_write(e->uc, SCRATCH, frame, 4), UC_ERR_OK);
+    e->m->spi_rxne = true; /* a stale byte from an aborted transfer must not shift the reply */
+    e->m->spi_rx = 0xEE;
+    assert_int_equal(call(e, "spi1_transfer", SCRATCH, SCRATCH + 16u, 4, 0), SPI_OK);
+    assert_int_equal(e->m->spi_count, 4);
+    assert_memory_equal(e->m->spi_tx, frame, 4);
+    assert_int_equal(mem32(e, SCRATCH + 16u), 0x04030201u);
+
+    /* tx NULL sends zeros, rx NULL discards. */
+    e->m->spi_count = 0;
+    assert_int_equal(call(e, "spi1_transfer", 0, 0, 3, 0), SPI_OK);
+    assert_int_equal(e->m->spi_count, 3);
+    assert_int_equal(e->m->spi_tx[0] | e->m->spi_tx[1] | e->m->spi_tx[2], 0);
+
+    e->m->spi_modf = true;
+    assert_int_equal((int)call(e, "spi1_transfer", SCRATCH, SCRATCH + 16u, 4, 0), SPI_ERR_MODF);
+    e->m->spi_modf = false;
+    e->m->spi_rx_never = true;
+    assert_int_equal((int)call(e, "spi1_transfer", SCRATCH, SCRATCH + 16u, 4, 0), SPI_ERR_TIMEOUT);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, emu_setup, emu_teardown)
@@ -961,7 +1026,7 @@ int main(void)
         T(test_flash_program),       T(test_flash_program_refused), T(test_jump),
         T(test_jump_refused),        T(test_reset),               T(test_reset_cause),
         T(test_usart_brr),           A(test_iwdg),                A(test_systick),
-        A(test_exti),
+        A(test_exti),                A(test_spi),
     };
 #undef T
 #undef A
