@@ -180,6 +180,7 @@ struct expose {
     uint16_t lan_port;
     uint16_t host_port;
     int fd;
+    bool udp;
 };
 
 struct w5500_model {
@@ -841,9 +842,23 @@ static void udp_route(struct w5500_model *m, unsigned n, uint32_t dip, uint16_t 
         lan_reply(m, n, false, m->cfg.dns_server_ip, PORT_DNS, sport, reply, r);
         return;
     }
+    if (dip == m->cfg.host_peer_ip) {
+        /* Replies from an exposed UDP port to the host (seen as host_peer_ip) go back to
+         * 127.0.0.1:dport from the exposed socket. */
+        for (size_t i = 0; i < m->n_expose; i++) {
+            const struct expose *e = &m->expose[i];
+            if (e->udp && e->lan_port == sport) {
+                struct sockaddr_in to = loopback_addr(dport);
+                ssize_t w = sendto(e->fd, p, len, MSG_NOSIGNAL, (const struct sockaddr *)&to,
+                                   sizeof(to));
+                (void)w; /* a datagram the host refuses is a lost datagram */
+                return;
+            }
+        }
+    }
     const struct map *mp = map_find(m, dip, dport, true);
     if (mp == NULL) {
-        return; /* nobody listens: the datagram is lost (no ICMP modelled) */
+        return; /* unmapped destination: the datagram is lost */
     }
     if (s->fd < 0) {
         s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1322,6 +1337,9 @@ static void accept_service(struct w5500_model *m)
     }
     for (size_t i = 0; i < m->n_expose; i++) {
         struct expose *e = &m->expose[i];
+        if (e->udp) {
+            continue;
+        }
         for (;;) {
             struct sockaddr_in peer;
             memset(&peer, 0, sizeof(peer));
@@ -1352,6 +1370,43 @@ static void accept_service(struct w5500_model *m)
     }
 }
 
+/* Datagrams the host sends to an exposed UDP port reach the UDP socket bound to its lan_port, seen
+ * as coming from host_peer_ip:<host source port>; with no such socket they are lost. */
+static void expose_udp_service(struct w5500_model *m)
+{
+    if (m->stall) {
+        return; /* datagrams wait in the host socket */
+    }
+    for (size_t i = 0; i < m->n_expose; i++) {
+        const struct expose *e = &m->expose[i];
+        if (!e->udp) {
+            continue;
+        }
+        for (int k = 0; k < 64 && tokens_avail(m, false) != 0; k++) {
+            struct sockaddr_in from;
+            memset(&from, 0, sizeof(from));
+            socklen_t fl = sizeof(from);
+            ssize_t r = recvfrom(e->fd, m->dgram, sizeof(m->dgram), MSG_DONTWAIT,
+                                 (struct sockaddr *)&from, &fl);
+            if (r < 0) {
+                break;
+            }
+            tokens_take(m, false, (uint32_t)r);
+            if (!link_effective(m) || from.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+                continue;
+            }
+            for (unsigned n = 0; n < NUM_SOCKETS; n++) {
+                const struct sock *s = &m->s[n];
+                if (s->sr == SOCK_UDP && be16(&s->reg[S_PORT]) == e->lan_port) {
+                    udp_deliver(m, n, m->cfg.host_peer_ip, ntohs(from.sin_port), m->dgram,
+                                (uint32_t)r);
+                    break;
+                }
+            }
+        }
+    }
+}
+
 static bool chip_ready(const struct w5500_model *m)
 {
     return m->rstn && m->now >= m->ready_at;
@@ -1368,6 +1423,7 @@ static void service(struct w5500_model *m)
         m->last_poll = m->now;
         tokens_refill(m);
         accept_service(m);
+        expose_udp_service(m);
         for (unsigned n = 0; n < NUM_SOCKETS; n++) {
             if (m->s[n].sr == SOCK_UDP) {
                 udp_service(m, n);
@@ -1659,21 +1715,21 @@ int w5500_model_map_udp(struct w5500_model *m, uint32_t lan_ip, uint16_t lan_por
     return map_add(m, lan_ip, lan_port, host_port, true);
 }
 
-int w5500_model_expose_tcp(struct w5500_model *m, uint16_t lan_port, uint16_t host_port,
-                           uint16_t *bound_port)
+static int expose_add(struct w5500_model *m, uint16_t lan_port, uint16_t host_port,
+                      uint16_t *bound_port, bool udp)
 {
     if (m == NULL || lan_port == 0) {
         return W5500_MODEL_EARG;
     }
     for (size_t i = 0; i < m->n_expose; i++) {
-        if (m->expose[i].lan_port == lan_port) {
+        if (m->expose[i].lan_port == lan_port && m->expose[i].udp == udp) {
             return W5500_MODEL_EEXIST;
         }
     }
     if (m->n_expose >= MAX_EXPOSE) {
         return W5500_MODEL_EFULL;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return W5500_MODEL_EHOST;
     }
@@ -1681,8 +1737,8 @@ int w5500_model_expose_tcp(struct w5500_model *m, uint16_t lan_port, uint16_t ho
     struct sockaddr_in a = loopback_addr(host_port);
     socklen_t al = sizeof(a);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (const struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 8) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+        bind(fd, (const struct sockaddr *)&a, sizeof(a)) != 0 ||
+        (!udp && listen(fd, 8) != 0) || getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
         int e = errno;
         fd_close(&fd, false);
         errno = e;
@@ -1692,10 +1748,23 @@ int w5500_model_expose_tcp(struct w5500_model *m, uint16_t lan_port, uint16_t ho
     e->lan_port = lan_port;
     e->host_port = ntohs(a.sin_port);
     e->fd = fd;
+    e->udp = udp;
     if (bound_port != NULL) {
         *bound_port = e->host_port;
     }
     return W5500_MODEL_OK;
+}
+
+int w5500_model_expose_tcp(struct w5500_model *m, uint16_t lan_port, uint16_t host_port,
+                           uint16_t *bound_port)
+{
+    return expose_add(m, lan_port, host_port, bound_port, false);
+}
+
+int w5500_model_expose_udp(struct w5500_model *m, uint16_t lan_port, uint16_t host_port,
+                           uint16_t *bound_port)
+{
+    return expose_add(m, lan_port, host_port, bound_port, true);
 }
 
 int w5500_model_dns_add(struct w5500_model *m, const char *name, uint32_t ip)

@@ -71,6 +71,12 @@ int w5500_model_map_udp(struct w5500_model *m, uint32_t lan_ip, uint16_t lan_por
  * no such socket the host connection is reset (a W5500 answers a SYN to a closed port with RST). */
 int w5500_model_expose_tcp(struct w5500_model *m, uint16_t lan_port, uint16_t host_port,
                            uint16_t *bound_port);
+/* Inbound UDP: the model binds 127.0.0.1:host_port (0 = any free port; the port bound is stored in
+ * *bound_port if not NULL). Datagrams the host sends there reach the W5500 UDP socket whose Sn_PORT
+ * is lan_port, seen as coming from host_peer_ip:<host source port>; that socket's datagrams to
+ * host_peer_ip:P go back to 127.0.0.1:P from the bound port. */
+int w5500_model_expose_udp(struct w5500_model *m, uint16_t lan_port, uint16_t host_port,
+                           uint16_t *bound_port);
 /* DNS responder: name -> address (A record). Names compare case-insensitively, no trailing dot. */
 int w5500_model_dns_add(struct w5500_model *m, const char *name, uint32_t ip);
 

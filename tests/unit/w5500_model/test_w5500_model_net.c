@@ -382,6 +382,53 @@ static void test_udp_echo_and_header(void **state)
     assert_int_equal(close(ufd), 0);
 }
 
+/* The chip as a UDP echo server (WIZnet loopback example style), reached from the host. */
+static void test_udp_echo_server_inbound(void **state)
+{
+    (void)state;
+    uint16_t hp = 0;
+    assert_int_equal(w5500_model_expose_udp(tm, 7, 0, &hp), W5500_MODEL_OK);
+    assert_int_equal(w5500_model_expose_udp(tm, 7, 0, NULL), W5500_MODEL_EEXIST);
+    assert_int_equal(w5500_model_expose_udp(tm, 0, 0, NULL), W5500_MODEL_EARG);
+    t_netcfg();
+    uint16_t cp;
+    int cfd = h_udp_bind(&cp);
+    struct sockaddr_in to = {0};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(hp);
+    const uint8_t hello[5] = {'h', 'e', 'l', 'l', 'o'};
+    /* No socket on port 7 yet: lost. */
+    assert_int_equal(sendto(cfd, hello, 5, 0, (struct sockaddr *)&to, sizeof(to)), 5);
+    t_advance(100);
+    t_open(2, 0x02, 7, S_UDP);
+    t_advance(100);
+    assert_int_equal(t_rd16(T_SREG(2), RS_RX_RSR), 0);
+    assert_int_equal(sendto(cfd, hello, 5, 0, (struct sockaddr *)&to, sizeof(to)), 5);
+    t_advance(100);
+    assert_int_equal(t_rd16(T_SREG(2), RS_RX_RSR), 13);
+    uint8_t hdr[8];
+    t_recv(2, hdr, 8);
+    const uint8_t want[8] = {192, 168, 1, 2, (uint8_t)(cp >> 8), (uint8_t)cp, 0, 5};
+    assert_memory_equal(hdr, want, 8);
+    uint8_t body[5];
+    t_recv(2, body, 5);
+    assert_memory_equal(body, hello, 5);
+    /* Echo back to the sender's address from the header. */
+    t_wr32(T_SREG(2), RS_DIPR, IP4(192, 168, 1, 2));
+    t_wr16(T_SREG(2), RS_DPORT, cp);
+    t_send(2, body, 5);
+    assert_int_equal(t_rd8(T_SREG(2), RS_IR) & I_SEND_OK, I_SEND_OK);
+    uint8_t back[16];
+    struct sockaddr_in from = {0};
+    socklen_t fl = sizeof(from);
+    assert_int_equal(recvfrom(cfd, back, sizeof(back), 0, (struct sockaddr *)&from, &fl), 5);
+    assert_memory_equal(back, hello, 5);
+    assert_int_equal(ntohs(from.sin_port), hp);
+    assert_int_equal(from.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+    assert_int_equal(close(cfd), 0);
+}
+
 static void test_udp_port_unreachable(void **state)
 {
     (void)state;
@@ -800,6 +847,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rsr_changes_only_between_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_poll_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo_and_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_echo_server_inbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_port_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_pointer_wrap_and_full_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_unreachable_and_conflict_probe, setup, teardown),
