@@ -908,6 +908,145 @@ static void test_tcp_link_down(void **state)
     assert_no_open_sockets();
 }
 
+/* ---- tests: UDP through the host bridge ----------------------------------------------------- */
+
+struct udp_peer {
+    int fd;
+    uint16_t port;
+    unsigned echoed;
+    pthread_t th;
+};
+
+/* Echo every datagram back reversed until "QUIT" (or 20 s of silence). */
+static void *udp_peer_main(void *arg)
+{
+    struct udp_peer *u = arg;
+    uint8_t b[2048];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t r = recvfrom(u->fd, b, sizeof b, 0, (struct sockaddr *)&from, &fl);
+        if (r < 0 || (r == 4 && memcmp(b, "QUIT", 4) == 0)) {
+            break;
+        }
+        for (ssize_t i = 0; i < r / 2; i++) {
+            uint8_t t = b[i];
+            b[i] = b[r - 1 - i];
+            b[r - 1 - i] = t;
+        }
+        if (sendto(u->fd, b, (size_t)r, 0, (struct sockaddr *)&from, fl) == r) {
+            u->echoed++;
+        }
+    }
+    return NULL;
+}
+
+static int udp_send_wait(uint8_t sn, const uint8_t *b, size_t n, const uint8_t ip[4], uint16_t port)
+{
+    int rc = w5500_udp_sendto(&dev, sn, b, n, ip, port);
+    for (unsigned i = 0; i < 100000 && rc == W5500_OK; i++) {
+        rc = w5500_udp_send_poll(&dev, sn);
+        if (rc != W5500_PENDING) {
+            return rc;
+        }
+        rc = W5500_OK;
+        step(1);
+    }
+    return rc;
+}
+
+static int udp_recv_wait(uint8_t sn, uint8_t *b, size_t cap, size_t *got, uint8_t ip[4],
+                         uint16_t *port)
+{
+    for (unsigned i = 0; i < 100000; i++) {
+        int rc = w5500_udp_recvfrom(&dev, sn, b, cap, got, ip, port);
+        if (rc != W5500_PENDING) {
+            return rc;
+        }
+        step(1);
+        sched_yield();
+    }
+    return W5500_PENDING;
+}
+
+static void test_udp_echo(void **state)
+{
+    (void)state;
+    bring_up();
+    struct udp_peer u;
+    memset(&u, 0, sizeof u);
+    u.fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(u.fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(u.fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(u.fd, (struct sockaddr *)&a, &al), 0);
+    struct timeval tv = {.tv_sec = 20, .tv_usec = 0};
+    assert_int_equal(setsockopt(u.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    assert_int_equal(w5500_model_map_udp(S.m, LAN(192, 168, 1, 20), 7000, ntohs(a.sin_port)),
+                     W5500_MODEL_OK);
+    assert_int_equal(pthread_create(&u.th, NULL, udp_peer_main, &u), 0);
+
+    const uint8_t peer[4] = {192, 168, 1, 20};
+    assert_int_equal(w5500_udp_open(&dev, 4, 6000), W5500_OK);
+    static const size_t sizes[] = {1, 100, 1016}; /* 1016 + 8-byte header = the 1 KB RX buffer */
+    uint8_t out[1024], in[1024], ip[4];
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        for (size_t i = 0; i < n; i++) {
+            out[i] = (uint8_t)(i * 13u + k);
+        }
+        assert_int_equal(udp_send_wait(4, out, n, peer, 7000), W5500_OK);
+        size_t got = 0;
+        uint16_t port = 0;
+        assert_int_equal(udp_recv_wait(4, in, sizeof in, &got, ip, &port), W5500_OK);
+        assert_int_equal(got, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(in[i], out[n - 1 - i]);
+        }
+        assert_memory_equal(ip, peer, 4);
+        assert_int_equal(port, 7000);
+    }
+    /* A 1017-byte echo cannot fit the 1 KB RX buffer with its header: the chip drops it. */
+    struct w5500_model_stats st0, st1;
+    w5500_model_get_stats(S.m, &st0);
+    assert_int_equal(udp_send_wait(4, out, 1017, peer, 7000), W5500_OK);
+    st1 = st0;
+    for (unsigned i = 0; i < 200000 && st1.udp_dropped == st0.udp_dropped; i++) {
+        step(1);
+        sched_yield();
+        w5500_model_get_stats(S.m, &st1);
+    }
+    assert_int_equal(st1.udp_dropped, st0.udp_dropped + 1);
+    size_t none = 0;
+    assert_int_equal(w5500_udp_recvfrom(&dev, 4, in, sizeof in, &none, NULL, NULL), W5500_PENDING);
+    /* A reply longer than the buffer: the first bytes, TRUNCATED, and the next datagram intact. */
+    assert_int_equal(udp_send_wait(4, out, 300, peer, 7000), W5500_OK);
+    assert_int_equal(udp_send_wait(4, out, 5, peer, 7000), W5500_OK);
+    size_t got = 0;
+    assert_int_equal(udp_recv_wait(4, in, 50, &got, NULL, NULL), W5500_ERR_TRUNCATED);
+    assert_int_equal(got, 50);
+    assert_int_equal(in[0], out[299]);
+    assert_int_equal(udp_recv_wait(4, in, sizeof in, &got, NULL, NULL), W5500_OK);
+    assert_int_equal(got, 5);
+    assert_int_equal(in[0], out[4]);
+    /* An address on the LAN that nobody has: ARP fails -> TIMEOUT, the socket stays usable. */
+    const uint8_t nobody[4] = {192, 168, 1, 99};
+    assert_int_equal(udp_send_wait(4, out, 10, nobody, 7000), W5500_ERR_TIMEOUT);
+    uint8_t sr = 0;
+    assert_int_equal(w5500_sock_status(&dev, 4, &sr), W5500_OK);
+    assert_int_equal(sr, 0x22);
+    assert_int_equal(udp_send_wait(4, (const uint8_t *)"QUIT", 4, peer, 7000), W5500_OK);
+    assert_int_equal(pthread_join(u.th, NULL), 0);
+    close(u.fd);
+    assert_int_equal(u.echoed, 6);
+    assert_int_equal(w5500_sock_close(&dev, 4), W5500_OK);
+    assert_no_open_sockets();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -928,6 +1067,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_slow_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_link_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_echo, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
