@@ -253,7 +253,9 @@ void Default_Handler(void)
  * thread mode, CONTROL = 0. No FP instruction may run before CPACR is set, and nothing in
  * .data/.bss may be read before the copies; this function touches neither.
  */
-__attribute__((noreturn, used)) static void startup_c(void)
+/* External linkage: Reset_Handler branches to it by name from assembly (also under LTO). */
+void startup_c(void);
+__attribute__((noreturn, used)) void startup_c(void)
 {
     CM4_SCB->CPACR |= SCB_CPACR_CP10_CP11_FULL;
     cm4_dsb();
