@@ -100,11 +100,13 @@ struct emu {
     struct model *m;
 };
 
+/* The model's word for a register address; only the two mapped windows exist. */
 static uint32_t *reg(struct model *m, uint32_t addr)
 {
-    if (addr >= PPB_BASE) {
+    if (addr >= PPB_BASE && addr - PPB_BASE < PPB_SIZE) {
         return &m->regs[(PERIPH_SIZE + (addr - PPB_BASE)) / 4u];
     }
+    assert_true(addr >= PERIPH_BASE && addr - PERIPH_BASE < PERIPH_SIZE);
     return &m->regs[(addr - PERIPH_BASE) / 4u];
 }
 
