@@ -257,6 +257,20 @@ bool w5500_ready(const struct w5500_dev *dev)
     return dev != NULL && dev->state == W5500_BU_READY;
 }
 
+int w5500_check(struct w5500_dev *dev)
+{
+    OTA_VERIFY(w5500_ready(dev), W5500_ERR_NOT_READY);
+    uint8_t v = 0;
+    OTA_TRY(rd(dev, W5500_BSB_COMMON, W5500_VERSIONR, &v, 1));
+    OTA_VERIFY(v == W5500_VERSION, W5500_ERR_NO_CHIP);
+    uint8_t all[18];
+    OTA_TRY(rd(dev, W5500_BSB_COMMON, W5500_GAR, all, sizeof all));
+    bool same = memcmp(&all[0], dev->cfg.net.gateway, 4) == 0 &&
+                memcmp(&all[4], dev->cfg.net.mask, 4) == 0 && memcmp(&all[8], dev->mac, 6) == 0 &&
+                memcmp(&all[14], dev->cfg.net.ip, 4) == 0;
+    return same ? W5500_OK : W5500_ERR_VERIFY;
+}
+
 int w5500_link_get(struct w5500_dev *dev, bool *up)
 {
     OTA_VERIFY(up != NULL, W5500_ERR_ARG);

@@ -135,6 +135,14 @@ int w5500_bringup_poll(struct w5500_dev *dev);
 /* True once bring-up has finished. */
 bool w5500_ready(const struct w5500_dev *dev);
 
+/*
+ * Health check for a running chip: VERSIONR still 0x04 and GAR/SUBR/SHAR/SIPR still hold what the
+ * driver wrote. W5500_ERR_VERIFY means the chip was reset behind our back (brown-out, glitch on
+ * RSTn): every socket is gone; call w5500_init and bring it up again. W5500_ERR_NO_CHIP if it no
+ * longer answers.
+ */
+int w5500_check(struct w5500_dev *dev);
+
 /* Read PHYCFGR.LNK now. */
 int w5500_link_get(struct w5500_dev *dev, bool *up);
 

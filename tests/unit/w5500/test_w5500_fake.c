@@ -406,6 +406,18 @@ static void test_bringup_ok(void **state)
     struct w5500_netcfg n;
     assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
     assert_memory_equal(n.ip, ip, 4);
+    /* Health check: fine now; a reset chip (SHAR/SIPR lost) or a vanished one is reported. */
+    assert_int_equal(w5500_check(&dev), W5500_OK);
+    F.common[0x12] ^= 1;
+    assert_int_equal(w5500_check(&dev), W5500_ERR_VERIFY);
+    F.common[0x12] ^= 1;
+    F.common[0x0E] ^= 0x80;
+    assert_int_equal(w5500_check(&dev), W5500_ERR_VERIFY);
+    F.common[0x0E] ^= 0x80;
+    F.common[0x39] = 0xFF;
+    assert_int_equal(w5500_check(&dev), W5500_ERR_NO_CHIP);
+    F.common[0x39] = 0x04;
+    assert_int_equal(w5500_check(&dev), W5500_OK);
     bool up = false;
     assert_int_equal(w5500_link_get(&dev, &up), W5500_OK);
     assert_true(up);

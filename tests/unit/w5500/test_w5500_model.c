@@ -908,6 +908,44 @@ static void test_tcp_link_down(void **state)
     assert_no_open_sockets();
 }
 
+static void chip_reset_at_50k(size_t n)
+{
+    static bool done;
+    if (n == 0) {
+        done = false;
+    }
+    if (!done && n >= (size_t)50 * 1024u) {
+        done = true;
+        /* A glitch on RSTn: 1 ms low, then the PLL relocks. */
+        sh_reset(&S, false);
+        step(1);
+        sh_reset(&S, true);
+        step(2);
+    }
+}
+
+static void test_chip_reset_mid_transfer(void **state)
+{
+    (void)state;
+    bring_up();
+    assert_int_equal(w5500_check(&dev), W5500_OK);
+    struct peer p;
+    peer_start(&p, 0, DOWN_LEN, 9u);
+    assert_int_equal(connect_wait(0, 40000), W5500_OK);
+    size_t got = 0;
+    uint32_t sum = 0;
+    chip_reset_at_50k(0);
+    int rc = download(0, &got, &sum, chip_reset_at_50k);
+    assert_int_equal(rc, W5500_ERR_CLOSED);
+    assert_true(got >= (size_t)50 * 1024u && got < DOWN_LEN);
+    assert_int_equal(w5500_check(&dev), W5500_ERR_VERIFY); /* the chip forgot its MAC and IP */
+    peer_join(&p);
+    /* Bring it up again: working, nothing left open. */
+    bring_up();
+    assert_int_equal(w5500_check(&dev), W5500_OK);
+    assert_no_open_sockets();
+}
+
 /* ---- tests: UDP through the host bridge ----------------------------------------------------- */
 
 struct udp_peer {
@@ -1068,6 +1106,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_slow_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_link_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chip_reset_mid_transfer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
