@@ -183,61 +183,59 @@ struct expose {
     bool udp;
 };
 
+/* Members ordered by size (wide first) to keep the padding small. */
 struct w5500_model {
     struct w5500_model_config cfg;
-    uint64_t now;
+    struct w5500_model_stats stats;
+    struct sock s[NUM_SOCKETS];
+    struct map maps[MAX_MAPS];
+    struct expose expose[MAX_EXPOSE];
+    struct w5500_dhcp_server dhcp;
+    struct w5500_dns_server dns;
+    size_t n_maps;
+    size_t n_expose;
 
-    /* pins */
-    bool scsn;
-    bool rstn;
+    /* 64-bit times: model time, reset edge, readiness, last host poll, INTn pacing, tokens */
+    uint64_t now;
     uint64_t rst_fall;
     uint64_t ready_at; /* NEVER: not usable until a valid reset pulse */
+    uint64_t last_poll;
+    uint64_t int_hold_until;
+    uint64_t tokens_at;
+    int64_t tokens_rx;
+    int64_t tokens_tx;
 
-    /* SPI decoder */
-    bool in_frame;
-    bool frame_ignored; /* frame started while the chip was not ready */
-    uint8_t hdr_len;
-    uint8_t hdr[3];
-    uint16_t addr;
-    uint8_t bsb;
-    bool write;
-    uint8_t om;
+    /* SPI decoder: current frame */
     uint32_t data_len;
-    bool frame_bad; /* reserved BSB */
     uint32_t buf_base;
     uint32_t buf_size;
-    bool deferred; /* advance() came during a frame */
-    uint64_t last_poll; /* model time of the last host socket poll */
+    uint32_t rate_bps;   /* rate-limit fault, 0 = off */
+    uint32_t trunc_count; /* UDP truncation fault */
+    uint16_t trunc_max;
+    uint16_t addr;
+    uint8_t hdr[3];
+    uint8_t hdr_len;
+    uint8_t bsb;
+    uint8_t om;
+    uint8_t ir; /* common IR */
+    bool write;
+    bool in_frame;
+    bool frame_ignored; /* frame started while the chip was not ready */
+    bool frame_bad;     /* reserved BSB */
+    bool deferred;      /* advance() came during a frame */
+
+    /* pins and link */
+    bool scsn;
+    bool rstn;
+    bool int_low;
+    bool link_cfg;
+    bool stall;
 
     /* registers and memory */
     uint8_t common[C_SIZE];
-    uint8_t ir;
-    struct sock s[NUM_SOCKETS];
     uint8_t tx_mem[MEM_SIZE];
     uint8_t rx_mem[MEM_SIZE];
-
-    /* INTn */
-    bool int_low;
-    uint64_t int_hold_until;
-
-    /* network side */
-    bool link_cfg;
-    bool stall;
-    uint32_t rate_bps;
-    int64_t tokens_rx;
-    int64_t tokens_tx;
-    uint64_t tokens_at;
-    uint16_t trunc_max;
-    uint32_t trunc_count;
-    struct map maps[MAX_MAPS];
-    size_t n_maps;
-    struct expose expose[MAX_EXPOSE];
-    size_t n_expose;
-    struct w5500_dhcp_server dhcp;
-    struct w5500_dns_server dns;
     uint8_t dgram[UDP_MAX_DGRAM];
-
-    struct w5500_model_stats stats;
 };
 
 /* ---- small helpers ---- */
