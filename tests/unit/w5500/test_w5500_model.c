@@ -560,6 +560,50 @@ static void test_dhcp_acquire_renew_expire(void **state)
     assert_no_open_sockets();
 }
 
+static void test_dhcp_short_and_infinite_leases(void **state)
+{
+    (void)state;
+    /* 60 s lease: renewed every ~30 s (T1 = lease / 2), never lost. */
+    mcfg.dhcp_lease_s = 60;
+    w5500_model_free(S.m);
+    model_start();
+    dhcp_bring_up();
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 21u, NULL), W5500_OK);
+    assert_int_equal(dhcp_run(10000, 10), W5500_OK);
+    struct w5500_dhcp_lease l;
+    assert_int_equal(w5500_dhcp_get_lease(&dhcp, &l), W5500_OK);
+    assert_int_equal(l.lease_s, 60);
+    assert_int_equal(l.t1_s, 30);
+    assert_int_equal(l.t2_s, 52);
+    for (unsigned i = 0; i < 6000; i++) { /* 10 minutes in 100 ms steps */
+        step(100);
+        assert_int_equal(w5500_dhcp_poll(&dhcp), W5500_OK);
+    }
+    assert_true(dhcp.renewals >= 19 && dhcp.renewals <= 20);
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    assert_no_open_sockets();
+
+    /* No option 51: an infinite lease, never renewed, no SPI traffic while held. */
+    mcfg.dhcp_lease_s = 0;
+    w5500_model_free(S.m);
+    model_start();
+    dhcp_bring_up();
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 22u, NULL), W5500_OK);
+    assert_int_equal(dhcp_run(10000, 10), W5500_OK);
+    assert_int_equal(w5500_dhcp_get_lease(&dhcp, &l), W5500_OK);
+    assert_int_equal(l.lease_s, 0xFFFFFFFFu);
+    struct w5500_model_stats st0, st1;
+    w5500_model_get_stats(S.m, &st0);
+    for (unsigned i = 0; i < 45000; i++) { /* 52 days in 100 s steps: the 32-bit ms clock wraps */
+        step(100000);
+        assert_int_equal(w5500_dhcp_poll(&dhcp), W5500_OK);
+    }
+    w5500_model_get_stats(S.m, &st1);
+    assert_int_equal(dhcp.renewals, 0);
+    assert_int_equal(st1.spi_frames, st0.spi_frames);
+    assert_no_open_sockets();
+}
+
 static void test_dhcp_no_server(void **state)
 {
     (void)state;
@@ -1092,6 +1136,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bringup_no_chip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bringup_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_acquire_renew_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp_short_and_infinite_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_request_lost_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_nak, setup, teardown),
