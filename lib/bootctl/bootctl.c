@@ -485,6 +485,10 @@ int bootctl_request_update(const uint8_t pubkey[32], uint32_t flags, int *detail
         }
         return BOOTCTL_ERR_IMAGE;
     }
+    /* The bootloader keeps a copy of the descriptor in sector 2: refuse what it would reject. */
+    OTA_VERIFY((uint32_t)info.hdr.ih_hdr_size + (info.tlv_end - info.prot_tlv_off) <=
+                   BOOTCTL_DESC_MAX,
+               BOOTCTL_ERR_DESC);
     struct image_version inst;
     bootctl_header_version(&scan.hdr, &inst);
     int cmp = image_version_cmp(&info.hdr.ih_ver, &inst);

@@ -214,9 +214,10 @@ int bootctl_area_reader_init(uint8_t area_id, struct image_reader *rd);
 
 /* ---- Application API ---- */
 
-/* Verify the staged image (parse, hash, KEYHASH, signature with pubkey, version newer than the
- * installed one unless BOOTCTL_PENDING_ALLOW_EQUAL), then append PENDING. *detail (optional)
- * receives the image_err or 0. */
+/* Verify the staged image (parse, hash, KEYHASH, signature with pubkey, descriptor at most
+ * BOOTCTL_DESC_MAX bytes, version newer than the installed one unless BOOTCTL_PENDING_ALLOW_EQUAL),
+ * then append PENDING (nothing if the same request is already live). *detail (optional) receives
+ * the image_err of BOOTCTL_ERR_IMAGE, else 0. */
 int bootctl_request_update(const uint8_t pubkey[32], uint32_t flags, int *detail);
 
 /* Version, size, CRC and hash of the installed application (from sector 2). */

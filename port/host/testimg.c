@@ -82,7 +82,8 @@ static size_t testimg_tlv(uint8_t *p, uint16_t type, const uint8_t *val, uint16_
 size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap)
 {
     uint32_t hs = o->hdr_size != 0 ? o->hdr_size : IMAGE_HEADER_SIZE;
-    size_t need = (size_t)hs + o->payload_size + 16u + 4u + 12u + 32u + 32u + 64u;
+    size_t need = (size_t)hs + o->payload_size + 16u + 4u + 12u + 32u + 32u + 64u + 4u +
+                  o->prot_extra;
     if (need > cap || hs < IMAGE_HEADER_SIZE) {
         return 0;
     }
@@ -105,11 +106,17 @@ size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap)
     uint16_t prot = 0;
     if (o->prot_tlv) {
         uint8_t cnt[4] = {7, 0, 0, 0};
-        prot = 4 + 8;
+        prot = (uint16_t)(4 + 8 + (o->prot_extra != 0 ? 4 + o->prot_extra : 0));
         ota_put_le16(&out[pos], IMAGE_TLV_PROT_INFO_MAGIC);
         ota_put_le16(&out[pos + 2], prot);
         pos += 4;
         pos += testimg_tlv(&out[pos], IMAGE_TLV_SEC_CNT, cnt, 4);
+        if (o->prot_extra != 0) {
+            ota_put_le16(&out[pos], 0x00A0);
+            ota_put_le16(&out[pos + 2], o->prot_extra);
+            memset(&out[pos + 4], 0x5C, o->prot_extra);
+            pos += 4u + o->prot_extra;
+        }
     }
     struct image_header h;
     memset(&h, 0, sizeof h);

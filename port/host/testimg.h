@@ -26,6 +26,7 @@ struct testimg_opts {
     uint16_t hdr_size;    /* 0: 32 */
     uint32_t flags;       /* ih_flags */
     bool prot_tlv;        /* add a protected SEC_CNT TLV */
+    uint16_t prot_extra;  /* with prot_tlv: also a protected vendor TLV (0xA0) of this many bytes */
     bool no_hash;
     bool no_keyhash;
     bool no_sig;

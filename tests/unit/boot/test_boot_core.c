@@ -253,6 +253,11 @@ static void test_bad_images_rejected_before_app_area(void **state)
     o = opts(5000, 1, 1);
     o.reset = BOOT_ADDR + 0x101;
     CASE("vector table: reset handler in the bootloader", o, MUT_NONE, BOOT_R_VECTOR);
+    o = opts(5000, 1, 1);
+    o.hdr_size = IMAGE_MAX_HDR_SIZE;
+    o.prot_tlv = true;
+    o.prot_extra = 824; /* descriptor 0x7D0 bytes: fits the 2 KB slot, not the sector-2 copy */
+    CASE("descriptor too large for sector 2", o, MUT_NONE, BOOT_R_DESC_SIZE);
     CASE("staged area only partly written", opts(5000, 1, 1), MUT_TRUNCATE, BOOT_R_INCOMPLETE);
     CASE("nothing staged", opts(5000, 1, 1), MUT_NOTHING_STAGED, BOOT_R_INCOMPLETE);
     CASE("staged image is not the requested one", opts(5000, 1, 1), MUT_OTHER_PENDING_HASH,

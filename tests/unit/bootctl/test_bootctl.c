@@ -288,6 +288,24 @@ static void test_request_update(void **state)
     assert_int_equal(bootctl_scan(&sc), BOOTCTL_OK);
     assert_int_equal(sc.pending_flags, BOOTCTL_PENDING_ALLOW_EQUAL);
 
+    /* a descriptor larger than the sector-2 copy holds */
+    struct testimg_opts big = testimg_defaults(5000, 2, 0, 0);
+    big.hdr_size = IMAGE_MAX_HDR_SIZE;
+    big.prot_tlv = true;
+    big.prot_extra = 824;
+    img_len = testimg_build(&big, img, sizeof img);
+    assert_true(img_len > 0);
+    testimg_stage(img, img_len);
+    assert_int_equal(bootctl_request_update(pub_a, 0, &detail), BOOTCTL_ERR_DESC);
+    static uint8_t area[BOOTCTL_HDR_AREA_SIZE];
+    static uint8_t desc[APP_DESC_SIZE];
+    struct image_reader rd;
+    struct image_buf b;
+    image_reader_init_buf(&rd, &b, img, (uint32_t)img_len);
+    uint32_t dlen;
+    uint32_t doff;
+    assert_int_equal(bootctl_installed_layout(&rd, area, desc, &dlen, &doff), BOOTCTL_ERR_DESC);
+
     /* no header: nothing to compare against */
     memset(s2(), 0xFF, APPHDR_SIZE);
     assert_int_equal(bootctl_request_update(pub_a, 0, NULL), BOOTCTL_ERR_NO_HEADER);
