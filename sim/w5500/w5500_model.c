@@ -1244,6 +1244,12 @@ static void tcp_service(struct w5500_model *m, unsigned n)
     }
     if (s->sr == SOCK_ESTABLISHED || s->sr == SOCK_FIN_WAIT) {
         tcp_receive(m, n);
+    } else if (s->sr == SOCK_CLOSE_WAIT) {
+        /* Not reading any more: a reset shows as POLLERR. */
+        struct pollfd pfd = {.fd = s->fd, .events = 0, .revents = 0};
+        if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR) != 0) {
+            tcp_peer_reset(m, n);
+        }
     }
 }
 

@@ -172,6 +172,56 @@ static void test_tcp_active_close(void **state)
     assert_int_equal(close(lfd), 0);
 }
 
+/* The tutorial's server: writes the image, then closes with our bytes unread, so Linux sends RST
+ * after the data. Everything sent before the reset must reach the chip, then CLOSED + DISCON. */
+static void test_tcp_data_then_reset(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    const uint8_t ack[3] = {'A', 'C', 'K'};
+    t_send(0, ack, 3);
+    t_advance(100); /* the host has our 3 bytes now and never reads them */
+    static uint8_t img[5000];
+    static uint8_t got[5000];
+    t_pattern(img, sizeof(img), 9);
+    h_write_all(cfd, img, sizeof(img));
+    assert_int_equal(close(cfd), 0); /* unread data: RST */
+    size_t total = 0;
+    for (int i = 0; i < 1000 && total < sizeof(got); i++) {
+        t_advance(100);
+        uint16_t rsr = t_rd16(T_SREG(0), RS_RX_RSR);
+        if (rsr != 0) {
+            t_recv(0, got + total, rsr);
+            total += rsr;
+        }
+    }
+    assert_int_equal(total, sizeof(img));
+    assert_int_equal(t_fnv(got, total), t_fnv(img, sizeof(img)));
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_CLOSED);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR) & I_DISCON, I_DISCON);
+    assert_int_equal(close(lfd), 0);
+}
+
+/* A reset while in CLOSE_WAIT (no more reading) is still seen. */
+static void test_tcp_reset_in_close_wait(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    assert_int_equal(shutdown(cfd, SHUT_WR), 0);
+    assert_int_equal(t_wait_sr(0, S_CLOSE_WAIT, 100, 100000), S_CLOSE_WAIT);
+    const uint8_t d[3] = {1, 2, 3};
+    t_send(0, d, 3);
+    t_advance(100);
+    assert_int_equal(close(cfd), 0); /* our 3 bytes unread: RST */
+    assert_int_equal(t_wait_sr(0, S_CLOSED, 100, 100000), S_CLOSED);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR) & I_TIMEOUT, 0);
+    assert_int_equal(close(lfd), 0);
+}
+
 static void test_tcp_close_resets_host(void **state)
 {
     (void)state;
@@ -840,6 +890,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tcp_client_data_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_active_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_data_then_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_reset_in_close_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_close_resets_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_unmapped_timeouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_refused, setup, teardown),
