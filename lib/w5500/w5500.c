@@ -469,8 +469,15 @@ int w5500_tcp_connect(struct w5500_dev *dev, uint8_t sn, uint16_t local_port,
     uint8_t dst[6];
     memcpy(dst, ip, 4);
     ota_put_be16(&dst[4], port);
-    OTA_TRY(wr(dev, W5500_BSB_SREG(sn), W5500_Sn_DIPR, dst, sizeof dst));
-    return sock_cmd(dev, sn, W5500_CR_CONNECT);
+    int rc = wr(dev, W5500_BSB_SREG(sn), W5500_Sn_DIPR, dst, sizeof dst);
+    if (rc == W5500_OK) {
+        rc = sock_cmd(dev, sn, W5500_CR_CONNECT);
+    }
+    if (rc != W5500_OK) {
+        /* Best effort not to leave the socket open; the first error is the one that explains. */
+        (void)w5500_sock_close(dev, sn);
+    }
+    return rc;
 }
 
 int w5500_tcp_connect_poll(struct w5500_dev *dev, uint8_t sn)

@@ -38,6 +38,7 @@ struct fake {
     int fail_transfer_at; /* transfer index that fails; -1: never */
     unsigned transfers;
     bool cr_stuck;
+    uint8_t stick_cmd; /* Sn_CR sticks only after this command (0: off) */
     bool rsr_unstable;
     bool common_readonly;
     bool auto_send_ok;
@@ -168,7 +169,8 @@ static uint8_t reg_read(uint8_t bsb, uint16_t a)
             return 0;
         }
         if (a == 0x01) {
-            return F.cr_stuck ? F.last_cmd[sn] : 0;
+            bool stuck = F.cr_stuck || (F.stick_cmd != 0 && F.last_cmd[sn] == F.stick_cmd);
+            return stuck ? F.last_cmd[sn] : 0;
         }
         if (a == 0x26 || a == 0x27) {
             uint16_t v = rsr(sn);
@@ -634,6 +636,13 @@ static void test_tcp_connect_outcomes(void **state)
     assert_int_equal(w5500_tcp_connect(&dev, 0, 40002, PEER, 8080), W5500_OK);
     F.sreg[0][3] = 0x00;
     assert_int_equal(w5500_tcp_connect_poll(&dev, 0), W5500_ERR_CLOSED);
+
+    /* CONNECT not taken (Sn_CR stuck): CMD_STUCK, and the socket is not left open. */
+    F.stick_cmd = 0x04;
+    assert_int_equal(w5500_tcp_connect(&dev, 0, 40004, PEER, 8080), W5500_ERR_CMD_STUCK);
+    F.stick_cmd = 0;
+    assert_int_equal(F.sreg[0][3], 0x00);
+    assert_int_equal(F.last_cmd[0], 0x10);
 
     /* OPEN that never shows SOCK_INIT. */
     F.open_ignored = true;
