@@ -124,6 +124,7 @@ int main(void)
         app_log_line("app: button interrupt not available");
     }
 
+    app_log_line("app: running");
     uint32_t last_toggle = systick_ms();
     uint32_t last_press = last_toggle - APP_BUTTON_DEBOUNCE_MS;
     for (;;) {

@@ -8,7 +8,8 @@
 #
 # Scenarios:
 #   boot-no-app      bootloader alone: no header, no descriptor -> stays, reason 22 (no app)
-#   app              application alone, started at its entry: banner with APP_VERSION
+#   app              application alone, started at its entry: banner with APP_VERSION, the W5500
+#                    probe's answer (no chip on QEMU's SPI1), main loop reached
 #   factory          factory.hex: bootloader verifies the installed image and jumps to it
 #   factory-tampered factory image with one payload byte flipped: bootloader refuses to jump
 #
@@ -34,12 +35,12 @@ boot-no-app)
     ;;
 app)
     load="-device loader,file=$fw/app.elf,cpu-num=0"
-    expect="app: stm32-ota application v$version"
+    expect="app: stm32-ota application v$version|app: W5500 not answering|app: running"
     reject="boot:"
     ;;
 factory)
     load="-device loader,file=$fw/factory.hex"
-    expect="boot: stm32-ota bootloader|boot: starting application at 0x08040000|app: stm32-ota application v$version"
+    expect="boot: stm32-ota bootloader|boot: starting application at 0x08040000|app: stm32-ota application v$version|app: running"
     reject="staying in the bootloader"
     ;;
 factory-tampered)
