@@ -172,7 +172,7 @@ static void fe_sq(fe *h, const fe *f)
     for (unsigned i = 0; i < FE_LIMBS; i++) {
         uint32_t fi = f->v[i];
         uint32_t fi2 = fi << 1;
-        t[2 * i] += (uint64_t)fi * ((i & 1u) != 0 ? fi2 : fi);
+        t[(size_t)2 * i] += (uint64_t)fi * ((i & 1u) != 0 ? fi2 : fi);
         for (unsigned j = i + 1; j < FE_LIMBS; j++) {
             uint32_t fj = f->v[j] << (i & j & 1u);
             t[i + j] += (uint64_t)fi2 * fj;
@@ -568,19 +568,21 @@ static void sc_reduce512(uint32_t r[SC_WORDS], const uint8_t h[64])
 
 static void sc_frombytes(uint32_t r[SC_WORDS], const uint8_t s[32])
 {
-    for (unsigned i = 0; i < SC_WORDS; i++) {
+    for (size_t i = 0; i < SC_WORDS; i++) {
         r[i] = ota_get_le32(&s[4 * i]);
     }
 }
 
 /*
- * Width-w NAF of k < 2^253: digits that are 0 or odd in (-2^(w-1), 2^(w-1)), at most one non-zero
- * digit in any w consecutive ones, sum of naf[i] * 2^i == k. Taking an odd digit d = k mod 2^w
- * (signed) makes k - d divisible by 2^w, which gives the run of zeros after it.
+ * Width-w NAF of k < 2^253: digits d_i that are 0 or odd in (-2^(w-1), 2^(w-1)), at most one
+ * non-zero digit in any w consecutive ones, sum of d_i * 2^i == k. Taking an odd digit
+ * d = k mod 2^w (signed) makes k - d divisible by 2^w, which gives the run of zeros after it.
+ * Stored as (|d| << 1) | sign, so a digit is directly a table index (|d| >> 1) and a sign bit.
  */
 #define SC_NAF_LEN 256
+#define SC_NAF_NEG 1u
 
-static void sc_wnaf(int8_t naf[SC_NAF_LEN], const uint32_t k_in[SC_WORDS])
+static void sc_wnaf(uint8_t naf[SC_NAF_LEN], const uint32_t k_in[SC_WORDS])
 {
     uint32_t k[SC_WORDS + 1];
     const int32_t half = 1 << (ED25519_WNAF_WIDTH - 1);
@@ -605,7 +607,7 @@ static void sc_wnaf(int8_t naf[SC_NAF_LEN], const uint32_t k_in[SC_WORDS])
                 }
             }
         }
-        naf[i] = (int8_t)d;
+        naf[i] = (uint8_t)(d < 0 ? ((uint32_t)-d << 1) | SC_NAF_NEG : (uint32_t)d << 1);
         for (unsigned j = 0; j < SC_WORDS; j++) {
             k[j] = (k[j] >> 1) | (k[j + 1] << 31);
         }
@@ -640,14 +642,14 @@ static void ge_odd_multiples(ge_cached tbl[ED25519_TABLE_SIZE], const ge_ext *p,
     }
 }
 
-/* Adds digit * tbl-point into acc (digit odd, or 0 for nothing); keeps T when more follows. */
-static void ge_add_digit(ge_ext *acc, const ge_cached tbl[ED25519_TABLE_SIZE], int digit,
-                         int negate_table, int t_needed_after)
+/* Adds the (non-zero, sc_wnaf-encoded) digit times the table's point into acc, negated once more
+ * if negate_table; keeps T when another addition follows. */
+static void ge_add_digit(ge_ext *acc, const ge_cached tbl[ED25519_TABLE_SIZE], uint8_t digit,
+                         unsigned negate_table, int t_needed_after)
 {
     ge_partial t;
-    int neg = digit < 0;
-    unsigned idx = (unsigned)(neg ? -digit : digit) / 2u;
-    ge_add(&t, acc, &tbl[idx], neg != negate_table);
+    unsigned neg = (digit & SC_NAF_NEG) ^ negate_table;
+    ge_add(&t, acc, &tbl[digit >> 2], (int)neg);
     ge_finish(acc, &t, t_needed_after);
 }
 
@@ -656,8 +658,8 @@ ED25519_NOINLINE static void ed25519_sb_minus_ka(uint8_t out[32], const uint32_t
                                                  const uint32_t k[SC_WORDS], const ge_ext *a,
                                                  const fe *d)
 {
-    int8_t naf_s[SC_NAF_LEN];
-    int8_t naf_k[SC_NAF_LEN];
+    uint8_t naf_s[SC_NAF_LEN];
+    uint8_t naf_k[SC_NAF_LEN];
     ge_cached tbl_b[ED25519_TABLE_SIZE];
     ge_cached tbl_a[ED25519_TABLE_SIZE];
     ge_ext acc;
@@ -679,16 +681,16 @@ ED25519_NOINLINE static void ed25519_sb_minus_ka(uint8_t out[32], const uint32_t
         top--;
     }
     for (unsigned i = top; i-- > 0;) {
-        int ds = naf_s[i];
-        int dk = naf_k[i];
+        uint8_t ds = naf_s[i];
+        uint8_t dk = naf_k[i];
         ge_partial t;
         ge_dbl(&t, &acc);
         ge_finish(&acc, &t, ds != 0 || dk != 0);
         if (ds != 0) {
-            ge_add_digit(&acc, tbl_b, ds, 0, dk != 0);
+            ge_add_digit(&acc, tbl_b, ds, 0u, dk != 0);
         }
         if (dk != 0) {
-            ge_add_digit(&acc, tbl_a, dk, 1, 0); /* -A: every A digit flips sign */
+            ge_add_digit(&acc, tbl_a, dk, 1u, 0); /* -A: every A digit flips sign */
         }
     }
     ge_tobytes(out, &acc);

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "crypto_assert.h"
 #include "ota_util.h"
 
 /* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
@@ -40,7 +41,7 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
     uint32_t g = state[6];
     uint32_t h = state[7];
 
-    for (unsigned t = 0; t < 64; t++) {
+    for (size_t t = 0; t < 64; t++) {
         uint32_t wt;
         if (t < 16) {
             wt = ota_get_be32(&block[4 * t]);
@@ -81,7 +82,7 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
 
 void sha256_init(struct sha256_ctx *ctx)
 {
-    OTA_ASSERT(ctx != NULL);
+    CRYPTO_REQUIRE(ctx != NULL);
     /* FIPS 180-4 5.3.3. */
     ctx->state[0] = 0x6a09e667u;
     ctx->state[1] = 0xbb67ae85u;
@@ -97,9 +98,8 @@ void sha256_init(struct sha256_ctx *ctx)
 
 void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 {
-    OTA_ASSERT(ctx != NULL);
-    OTA_ASSERT(data != NULL || len == 0);
-    OTA_ASSERT(ctx->buf_len < SHA256_BLOCK_SIZE);
+    CRYPTO_REQUIRE(ctx != NULL && (data != NULL || len == 0));
+    CRYPTO_REQUIRE(ctx->buf_len < SHA256_BLOCK_SIZE);
     const uint8_t *p = (const uint8_t *)data;
 
     if (len == 0) {
@@ -133,8 +133,8 @@ void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 
 void sha256_final(struct sha256_ctx *ctx, uint8_t digest[SHA256_DIGEST_SIZE])
 {
-    OTA_ASSERT(ctx != NULL && digest != NULL);
-    OTA_ASSERT(ctx->buf_len < SHA256_BLOCK_SIZE);
+    CRYPTO_REQUIRE(ctx != NULL && digest != NULL);
+    CRYPTO_REQUIRE(ctx->buf_len < SHA256_BLOCK_SIZE);
     uint64_t bits = ctx->total << 3;
     uint32_t n = ctx->buf_len;
 
@@ -150,7 +150,7 @@ void sha256_final(struct sha256_ctx *ctx, uint8_t digest[SHA256_DIGEST_SIZE])
     ota_put_be32(&ctx->buf[SHA256_BLOCK_SIZE - 4], (uint32_t)bits);
     sha256_compress(ctx->state, ctx->buf);
 
-    for (unsigned i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 8; i++) {
         ota_put_be32(&digest[4 * i], ctx->state[i]);
     }
     /* Wipe message-derived state; sha256_init() must be called before the context is reused. */

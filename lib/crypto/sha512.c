@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "crypto_assert.h"
 #include "ota_util.h"
 
 /* FIPS 180-4 4.2.3: first 64 bits of the fractional parts of the cube roots of the first 80 primes. */
@@ -60,7 +61,7 @@ static void sha512_compress(uint64_t state[8], const uint8_t block[SHA512_BLOCK_
     uint64_t g = state[6];
     uint64_t h = state[7];
 
-    for (unsigned t = 0; t < 80; t++) {
+    for (size_t t = 0; t < 80; t++) {
         uint64_t wt;
         if (t < 16) {
             wt = sha512_get_be64(&block[8 * t]);
@@ -101,7 +102,7 @@ static void sha512_compress(uint64_t state[8], const uint8_t block[SHA512_BLOCK_
 
 void sha512_init(struct sha512_ctx *ctx)
 {
-    OTA_ASSERT(ctx != NULL);
+    CRYPTO_REQUIRE(ctx != NULL);
     /* FIPS 180-4 5.3.5. */
     ctx->state[0] = 0x6a09e667f3bcc908u;
     ctx->state[1] = 0xbb67ae8584caa73bu;
@@ -117,9 +118,8 @@ void sha512_init(struct sha512_ctx *ctx)
 
 void sha512_update(struct sha512_ctx *ctx, const void *data, size_t len)
 {
-    OTA_ASSERT(ctx != NULL);
-    OTA_ASSERT(data != NULL || len == 0);
-    OTA_ASSERT(ctx->buf_len < SHA512_BLOCK_SIZE);
+    CRYPTO_REQUIRE(ctx != NULL && (data != NULL || len == 0));
+    CRYPTO_REQUIRE(ctx->buf_len < SHA512_BLOCK_SIZE);
     const uint8_t *p = (const uint8_t *)data;
 
     if (len == 0) {
@@ -152,8 +152,8 @@ void sha512_update(struct sha512_ctx *ctx, const void *data, size_t len)
 
 void sha512_final(struct sha512_ctx *ctx, uint8_t digest[SHA512_DIGEST_SIZE])
 {
-    OTA_ASSERT(ctx != NULL && digest != NULL);
-    OTA_ASSERT(ctx->buf_len < SHA512_BLOCK_SIZE);
+    CRYPTO_REQUIRE(ctx != NULL && digest != NULL);
+    CRYPTO_REQUIRE(ctx->buf_len < SHA512_BLOCK_SIZE);
     uint32_t n = ctx->buf_len;
 
     /*
@@ -171,7 +171,7 @@ void sha512_final(struct sha512_ctx *ctx, uint8_t digest[SHA512_DIGEST_SIZE])
     sha512_put_be64(&ctx->buf[SHA512_BLOCK_SIZE - 8], ctx->total << 3);
     sha512_compress(ctx->state, ctx->buf);
 
-    for (unsigned i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 8; i++) {
         sha512_put_be64(&digest[8 * i], ctx->state[i]);
     }
     /* Wipe message-derived state; sha512_init() must be called before the context is reused. */

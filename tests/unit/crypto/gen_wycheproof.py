@@ -38,8 +38,8 @@ def main():
         for t in group["tests"]:
             if t["result"] not in ("valid", "invalid"):
                 raise SystemExit("tcId %d: result %r" % (t["tcId"], t["result"]))
-            out.append("    {%d, %s, %s, %s, %d}," % (
-                t["tcId"], c_hex(key["pk"]), c_hex(t["msg"]), c_hex(t["sig"]),
+            out.append("    {%s, %s, %s, %d, %d}," % (
+                c_hex(key["pk"]), c_hex(t["msg"]), c_hex(t["sig"]), t["tcId"],
                 1 if t["result"] == "valid" else 0))
     out.append("};")
     with open(sys.argv[2], "w", encoding="utf-8") as f:

@@ -18,10 +18,10 @@
 #include "test_support.h"
 
 struct wycheproof_case {
-    int id;
     const char *pk;
     const char *msg;
     const char *sig;
+    int id;
     int valid;
 };
 #include "wycheproof_ed25519.inc"

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "ed25519.c"
+#include "ed25519.c" /* NOLINT(bugprone-suspicious-include): white-box test */
 #include "test_support.h"
 
 static BIGNUM *bn_p;
@@ -367,7 +367,7 @@ static void test_curve_constants(void **state)
 
     /* The scalar order constant is L. */
     uint8_t lb[32];
-    for (unsigned i = 0; i < SC_WORDS; i++) {
+    for (size_t i = 0; i < SC_WORDS; i++) {
         ota_put_le32(&lb[4 * i], ed25519_l[i]);
     }
     BIGNUM *l = bn_le(lb, 32);
@@ -457,7 +457,7 @@ static void test_scalar_reduce(void **state)
         uint8_t got[32];
         uint8_t want[32];
         sc_reduce512(k, h);
-        for (unsigned i = 0; i < SC_WORDS; i++) {
+        for (size_t i = 0; i < SC_WORDS; i++) {
             ota_put_le32(&got[4 * i], k[i]);
         }
         BIGNUM *b = bn_le(h, sizeof h);
@@ -493,7 +493,7 @@ static void test_scalar_wnaf(void **state)
             s[0]--; /* L - 1 */
         }
         uint32_t k[SC_WORDS];
-        int8_t naf[SC_NAF_LEN];
+        uint8_t naf[SC_NAF_LEN];
         sc_frombytes(k, s);
         sc_wnaf(naf, k);
 
@@ -501,7 +501,9 @@ static void test_scalar_wnaf(void **state)
         int last = SC_NAF_LEN + ED25519_WNAF_WIDTH; /* no digit above the top */
         for (int i = SC_NAF_LEN - 1; i >= 0; i--) {
             assert_true(BN_lshift1(sum, sum));
-            int dgt = naf[i];
+            assert_int_not_equal(naf[i], SC_NAF_NEG); /* no "negative zero" */
+            int mag = naf[i] >> 1;
+            int dgt = (naf[i] & SC_NAF_NEG) != 0 ? -mag : mag;
             if (dgt != 0) {
                 assert_true((dgt & 1) != 0);
                 assert_true(dgt < (1 << (ED25519_WNAF_WIDTH - 1)) &&

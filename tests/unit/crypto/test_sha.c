@@ -257,7 +257,7 @@ static void test_crc32_chaining_and_reference(void **state)
         assert_int_equal(crc32_update(c, &buf[cut], sizeof buf - cut), whole);
     }
     /* Every single-bit change of the input changes the CRC (a CRC detects all 1-bit errors). */
-    for (size_t bit = 0; bit < 64 * 8; bit++) {
+    for (size_t bit = 0; bit < (size_t)64 * 8; bit++) {
         buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         assert_int_not_equal(crc32_update(0, buf, sizeof buf), whole);
         buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
