@@ -1,0 +1,290 @@
+/*
+ * The device's network path (OTA client, W5500 driver, W5500 model) against real servers started
+ * by the test on loopback ports: otaserver (raw, raw with offsets, HTTP), the tutorial's kinds of
+ * raw server (fixed delay with ACKs never read and a reset after the last byte; ACK-paced), and
+ * nginx with a generated configuration. Each download is verified, marked and installed by the
+ * real bootloader core.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "boot_core.h"
+#include "device_sim.h"
+#include "flash_layout.h"
+#include "flash_sim.h"
+#include "testimg.h"
+
+const uint8_t boot_pubkey[32] = TESTIMG_KEY_A_PUB;
+
+static struct device_sim dev;
+static uint8_t img_v2[200 * 1024];
+static size_t img_v2_len;
+static char dir[64];
+static char img_path[128];
+
+static void hook_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+static void hook_kick(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct boot_hooks hooks = {NULL, hook_log, hook_kick, NULL};
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+struct proc {
+    pid_t pid;
+    FILE *out;
+};
+
+/* Start argv with stdout on a pipe; returns the first line it prints (its "listening" line). */
+static void proc_start(struct proc *p, char *const argv[], char *line, size_t cap)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    p->out = fdopen(fds[0], "r");
+    assert_non_null(p->out);
+    assert_non_null(fgets(line, (int)cap, p->out));
+}
+
+static int proc_stop(struct proc *p)
+{
+    int st = 0;
+    kill(p->pid, SIGTERM);
+    waitpid(p->pid, &st, 0);
+    fclose(p->out);
+    return st;
+}
+
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* ---- fixture -------------------------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    struct testimg_opts o = testimg_defaults(180000, 2, 0, 0);
+    img_v2_len = testimg_build(&o, img_v2, sizeof img_v2);
+    if (img_v2_len == 0) {
+        return -1;
+    }
+    strcpy(dir, "/tmp/ota-e2e-XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        return -1;
+    }
+    snprintf(img_path, sizeof img_path, "%s/firmware", dir);
+    FILE *f = fopen(img_path, "wb");
+    if (f == NULL || fwrite(img_v2, 1, img_v2_len, f) != img_v2_len || fclose(f) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    unlink(img_path);
+    rmdir(dir);
+    return 0;
+}
+
+static void update_and_install(uint16_t host_port, int proto)
+{
+    device_flash_factory(1, 30000);
+    assert_int_equal(device_up(&dev, true), 0);
+    assert_int_equal(device_map(&dev, 5678, host_port), 0);
+    struct ota_client_config cfg = device_client_config(DEVICE_SERVER_NAME, 5678, proto);
+    assert_int_equal(device_run_update(&dev, &cfg, NULL, 120000), OTA_CLIENT_DONE);
+    assert_int_equal(device_down(&dev), 0);
+    assert_memory_equal(flash_sim_mem() + (STAGING_ADDR - FLASH_BASE_ADDR), img_v2, img_v2_len);
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(out.action, BOOT_ACTION_INSTALLED);
+    assert_int_equal(out.version.iv_major, 2);
+}
+
+/* ---- otaserver ------------------------------------------------------------------------------ */
+
+static void otaserver_case(int proto)
+{
+    char exe[256];
+    snprintf(exe, sizeof exe, "%s/otaserver", OTA_BINARY_DIR);
+    char *argv[] = {exe, "--image", img_path, "--port", "0", "--http-port", "0", "--quiet", NULL};
+    struct proc p;
+    char line[512];
+    proc_start(&p, argv, line, sizeof line);
+    const char *raw = strstr(line, "raw_port=");
+    const char *http = strstr(line, "http_port=");
+    assert_non_null(raw);
+    assert_non_null(http);
+    uint16_t port = (uint16_t)atoi(proto == OTA_PROTO_HTTP ? http + 10 : raw + 9);
+    update_and_install(port, proto);
+    int st = proc_stop(&p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0); /* clean shutdown on SIGTERM */
+}
+
+static void test_otaserver_raw_tutorial_request(void **state)
+{
+    (void)state;
+    otaserver_case(OTA_PROTO_RAW);
+}
+
+static void test_otaserver_raw_with_offsets(void **state)
+{
+    (void)state;
+    otaserver_case(OTA_PROTO_RAW_RESUME);
+}
+
+static void test_otaserver_http(void **state)
+{
+    (void)state;
+    otaserver_case(OTA_PROTO_HTTP);
+}
+
+/* ---- the tutorial's kinds of server ----------------------------------------------------------- */
+
+static void tutorial_case(const char *mode, int want_exit)
+{
+    char exe[256];
+    snprintf(exe, sizeof exe, "%s/tutorial_server", OTA_BINARY_DIR);
+    /* The tutorial's pacing is 512 B every 250 ms; 2 ms keeps the test short, same behaviour. */
+    char *argv[] = {exe,      "--image", img_path, "--port",     "0", "--mode",
+                    (char *)mode, "--chunk", "512",    "--delay-ms", "2", NULL};
+    struct proc p;
+    char line[128];
+    proc_start(&p, argv, line, sizeof line);
+    assert_int_equal(strncmp(line, "listening ", 10), 0);
+    update_and_install((uint16_t)atoi(line + 10), OTA_PROTO_RAW);
+    int st = 0;
+    waitpid(p.pid, &st, 0); /* it serves one client and exits by itself */
+    fclose(p.out);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), want_exit);
+}
+
+static void test_tutorial_fixed_delay_server(void **state)
+{
+    (void)state;
+    tutorial_case("fixed-delay", 0);
+}
+
+static void test_tutorial_ack_paced_server(void **state)
+{
+    (void)state;
+    /* It aborts (exit 3) if two ACKs ever arrive in one read: exit 0 proves one per 512 bytes. */
+    tutorial_case("ack-paced", 0);
+}
+
+/* ---- nginx ---------------------------------------------------------------------------------- */
+
+static void test_nginx_http_range(void **state)
+{
+    (void)state;
+    uint16_t port = free_port();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh start %u %s >/dev/null",
+             OTA_SOURCE_DIR, port, dir);
+    assert_int_equal(system(cmd), 0);
+    update_and_install(port, OTA_PROTO_HTTP);
+    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh stop %u >/dev/null",
+             OTA_SOURCE_DIR, port);
+    assert_int_equal(system(cmd), 0);
+}
+
+static bool nginx_reset_done;
+static uint16_t nginx_port;
+
+static void reset_device_at_120k(struct device_sim *d, uint32_t staged)
+{
+    if (!nginx_reset_done && staged > 120000) {
+        nginx_reset_done = true;
+        struct ota_client_config cfg = d->client.cfg;
+        assert_int_equal(w5500_sock_close(&d->dev, 0), W5500_OK);
+        assert_int_equal(ota_client_init(&d->client, &cfg, &d->net), 0);
+        assert_int_equal(ota_client_start(&d->client), 0);
+        assert_true(d->client.stats.resumed_from >= 118784); /* last 4 KB checkpoint */
+    }
+}
+
+static void test_nginx_resume_after_device_reset(void **state)
+{
+    (void)state;
+    nginx_port = free_port();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh start %u %s >/dev/null",
+             OTA_SOURCE_DIR, nginx_port, dir);
+    assert_int_equal(system(cmd), 0);
+    device_flash_factory(1, 30000);
+    assert_int_equal(device_up(&dev, true), 0);
+    assert_int_equal(device_map(&dev, 80, nginx_port), 0);
+    nginx_reset_done = false;
+    struct ota_client_config cfg = device_client_config(DEVICE_SERVER_NAME, 80, OTA_PROTO_HTTP);
+    assert_int_equal(device_run_update(&dev, &cfg, reset_device_at_120k, 120000),
+                     OTA_CLIENT_DONE);
+    assert_true(nginx_reset_done);
+    assert_int_equal(device_down(&dev), 0);
+    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh stop %u >/dev/null",
+             OTA_SOURCE_DIR, nginx_port);
+    assert_int_equal(system(cmd), 0);
+    assert_memory_equal(flash_sim_mem() + (STAGING_ADDR - FLASH_BASE_ADDR), img_v2, img_v2_len);
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(out.version.iv_major, 2);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_otaserver_raw_tutorial_request),
+        cmocka_unit_test(test_otaserver_raw_with_offsets),
+        cmocka_unit_test(test_otaserver_http),
+        cmocka_unit_test(test_tutorial_fixed_delay_server),
+        cmocka_unit_test(test_tutorial_ack_paced_server),
+        cmocka_unit_test(test_nginx_http_range),
+        cmocka_unit_test(test_nginx_resume_after_device_reset),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
