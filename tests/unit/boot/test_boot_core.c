@@ -360,6 +360,82 @@ static void test_big_update_uses_both_sectors(void **state)
     assert_quiet_boot(2, 1);
 }
 
+/* Watchdog: every erase and every 8 KB of programming or hashing has a kick near it. */
+static uint32_t wd_erases_since_kick;
+static uint32_t wd_words_since_kick;
+static uint32_t wd_max_erases;
+static uint32_t wd_max_words;
+static uint64_t wd_read_mark;
+static uint64_t wd_max_read;
+static bool wd_erased_since_kick; /* an erase reads its whole sector back to verify: not counted */
+
+static void wd_update_read(void)
+{
+    struct flash_sim_counters c;
+    flash_sim_counters(&c);
+    if (!wd_erased_since_kick && c.bytes_read - wd_read_mark > wd_max_read) {
+        wd_max_read = c.bytes_read - wd_read_mark;
+    }
+}
+
+static void wd_trace(void *ctx, uint32_t op, bool erase, uint32_t addr)
+{
+    (void)ctx;
+    (void)op;
+    (void)addr;
+    if (erase) {
+        wd_erased_since_kick = true;
+        wd_erases_since_kick++;
+        wd_max_erases = wd_erases_since_kick > wd_max_erases ? wd_erases_since_kick : wd_max_erases;
+    } else {
+        wd_words_since_kick++;
+        wd_max_words = wd_words_since_kick > wd_max_words ? wd_words_since_kick : wd_max_words;
+    }
+    wd_update_read();
+}
+
+static void wd_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+static void wd_kick(void *ctx)
+{
+    (void)ctx;
+    wd_update_read();
+    struct flash_sim_counters c;
+    flash_sim_counters(&c);
+    wd_read_mark = c.bytes_read;
+    wd_erased_since_kick = false;
+    wd_erases_since_kick = 0;
+    wd_words_since_kick = 0;
+}
+
+static void test_watchdog_kicked_through_install(void **state)
+{
+    (void)state;
+    stage_and_request(200 * 1024, 3, 0, 0);
+    const struct boot_hooks hooks = {NULL, wd_log, wd_kick, NULL};
+    flash_sim_counters_clear();
+    wd_read_mark = 0;
+    flash_sim_set_trace(wd_trace, NULL);
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    flash_sim_set_trace(NULL, NULL);
+    wd_update_read();
+    assert_boot_version(&out, 3, 0);
+    /* never two sector erases without a kick between them */
+    assert_int_equal(wd_max_erases, 1);
+    /* at most 8 KB (+ one 256-byte chunk) programmed between kicks */
+    assert_true(wd_max_words <= (0x2000 + 256) / 4);
+    /* the longest stretch of reads between kicks without an erase in it: the 16 KB sector-2 scan
+     * or an 8 KB hash/copy step with the read-back of what was programmed */
+    print_message("  max between kicks: %u erases, %u words, %llu bytes read\n", wd_max_erases,
+                  wd_max_words, (unsigned long long)wd_max_read);
+    assert_true(wd_max_read <= 40 * 1024);
+}
+
 static void test_equal_version_with_flag_installs(void **state)
 {
     (void)state;
@@ -541,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_images_rejected_before_app_area, setup),
         cmocka_unit_test_setup(test_small_update_installs_into_sector6_only, setup),
         cmocka_unit_test_setup(test_big_update_uses_both_sectors, setup),
+        cmocka_unit_test_setup(test_watchdog_kicked_through_install, setup),
         cmocka_unit_test_setup(test_equal_version_with_flag_installs, setup),
         cmocka_unit_test_setup(test_copy_failure_is_retried, setup),
         cmocka_unit_test_setup(test_install_skips_copy_when_app_already_holds_it, setup),
