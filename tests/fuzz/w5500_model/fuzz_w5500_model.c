@@ -11,6 +11,44 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* One VDM read frame through the pins. */
+static void read_frame(struct w5500_model *m, uint8_t bsb, uint16_t addr, uint8_t *out, size_t n)
+{
+    w5500_model_set_scsn(m, false);
+    (void)w5500_model_spi_byte(m, (uint8_t)(addr >> 8));
+    (void)w5500_model_spi_byte(m, (uint8_t)addr);
+    (void)w5500_model_spi_byte(m, (uint8_t)(bsb << 3));
+    for (size_t i = 0; i < n; i++) {
+        out[i] = w5500_model_spi_byte(m, 0);
+    }
+    w5500_model_set_scsn(m, true);
+}
+
+/* Invariants seen from the pins: VERSIONR is 0x04, RSR and FSR never exceed the buffer sizes. */
+static void check_invariants(struct w5500_model *m)
+{
+    w5500_model_set_scsn(m, true);
+    if (!w5500_model_ready(m)) {
+        return;
+    }
+    uint8_t v = 0;
+    read_frame(m, 0, 0x0039, &v, 1);
+    if (v != 0x04) {
+        __builtin_trap();
+    }
+    for (uint8_t n = 0; n < 8; n++) {
+        uint8_t r[0x30];
+        read_frame(m, (uint8_t)(4u * n + 1u), 0, r, sizeof(r));
+        uint32_t rx_max = (uint32_t)r[0x1E] * 1024u;
+        uint32_t tx_max = (uint32_t)r[0x1F] * 1024u;
+        uint32_t fsr = ((uint32_t)r[0x20] << 8) | r[0x21];
+        uint32_t rsr = ((uint32_t)r[0x26] << 8) | r[0x27];
+        if (rsr > rx_max || fsr > tx_max || r[0x01] != 0) {
+            __builtin_trap();
+        }
+    }
+}
+
 static void fuzz_services(const uint8_t *data, size_t size)
 {
     static struct w5500_dhcp_server dhcp;
@@ -127,6 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st.spi_bytes > size) {
         __builtin_trap(); /* never more bytes clocked than the input supplied */
     }
+    check_invariants(m);
     w5500_model_free(m);
     return 0;
 }
