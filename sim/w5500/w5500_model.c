@@ -1627,6 +1627,27 @@ uint64_t w5500_model_now(const struct w5500_model *m)
     return m->now;
 }
 
+uint64_t w5500_model_next_deadline(const struct w5500_model *m)
+{
+    uint64_t t = UINT64_MAX;
+    if (m->rstn && m->ready_at != NEVER && m->now < m->ready_at) {
+        t = m->ready_at;
+    }
+    if (!m->int_low && m->int_hold_until > m->now && m->int_hold_until < t) {
+        t = m->int_hold_until;
+    }
+    for (unsigned n = 0; n < NUM_SOCKETS; n++) {
+        const struct sock *s = &m->s[n];
+        if (s->timer != TMR_NONE && s->timer_at < t) {
+            t = s->timer_at;
+        }
+        if (s->bh_deadline < t) {
+            t = s->bh_deadline;
+        }
+    }
+    return t;
+}
+
 /* ---- set-up ---- */
 
 void w5500_model_config_default(struct w5500_model_config *cfg)

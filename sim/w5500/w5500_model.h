@@ -97,6 +97,10 @@ bool w5500_model_ready(const struct w5500_model *m);
 void w5500_model_advance(struct w5500_model *m, uint64_t now_us);
 /* Current model time. */
 uint64_t w5500_model_now(const struct w5500_model *m);
+/* Earliest model time at which something happens without host socket traffic (a retry timeout,
+ * PLL lock, the end of INTLEVEL pacing); UINT64_MAX if none. A virtual board may skip idle time up
+ * to it; host socket data still needs advance() calls to be polled. */
+uint64_t w5500_model_next_deadline(const struct w5500_model *m);
 
 /* Link and fault injection for tests. */
 void w5500_model_set_link(struct w5500_model *m, bool up);

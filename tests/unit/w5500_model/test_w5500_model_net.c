@@ -240,8 +240,10 @@ static void expect_connect_timeout(uint32_t dip, uint64_t to_us)
     t_open(0, 0x01, 40001, S_INIT);
     t_wr32(T_SREG(0), RS_DIPR, dip);
     t_wr16(T_SREG(0), RS_DPORT, 80);
+    assert_int_equal(w5500_model_next_deadline(tm), UINT64_MAX);
     t_cmd(0, C_CONNECT);
     assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_SYNSENT);
+    assert_int_equal(w5500_model_next_deadline(tm), tnow + to_us);
     t_advance(to_us - 1);
     assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_SYNSENT);
     assert_int_equal(t_rd8(T_SREG(0), RS_IR), 0);

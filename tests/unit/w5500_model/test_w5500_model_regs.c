@@ -58,6 +58,7 @@ static void test_power_on_pll_lock(void **state)
     assert_non_null(m);
     struct w5500_model *keep = tm;
     tm = m;
+    assert_int_equal(w5500_model_next_deadline(m), 1000);
     w5500_model_advance(m, 999);
     assert_false(w5500_model_ready(m));
     assert_int_equal(raw_read8(T_COMMON, R_VERSIONR), 0x00);
@@ -456,6 +457,7 @@ static void test_intn_gating(void **state)
     t_send(1, d, 1);
     assert_int_equal(t_rd8(T_SREG(1), RS_IR), I_SEND_OK);
     assert_true(w5500_model_intn(tm));
+    assert_int_equal(w5500_model_next_deadline(tm), tnow + 1748);
     t_advance(1746);
     assert_true(w5500_model_intn(tm));
     t_advance(2);
