@@ -25,6 +25,7 @@
 #include "fwcheck.h"
 #include "iwdg.h"
 #include "spi.h"
+#include "usart.h"
 #include "sys.h"
 #include "systick.h"
 
@@ -75,6 +76,7 @@ struct model {
     bool bsy_stuck;
     uint32_t sr_inject; /* error flags raised by the next program/erase */
     bool countflag_always;
+    bool usart_stuck;    /* TXE/TC never set */
     bool spi_modf;       /* mode fault raised */
     bool spi_rx_never;   /* RXNE never set: no clock / stuck */
     /* State. */
@@ -178,6 +180,8 @@ static uint64_t model_read(struct model *m, uint32_t addr)
         return (v & ~(1u << 31)) | (m->flash_locked ? 1u << 31 : 0u);
     case A_SYST_CSR:
         return m->countflag_always ? (v | (1u << 16)) : v;
+    case 0x40004400u: /* USART2_SR: transmitter always ready (TXE|TC), unless stuck */
+        return m->usart_stuck ? 0u : 0xC0u;
     case A_SPI1_SR: /* TXE always; BSY never (transfers are instant here) */
         return (1u << 1) | (m->spi_rxne ? 1u : 0u) | (m->spi_modf ? 1u << 5 : 0u);
     case A_SPI1_DR:
@@ -242,6 +246,13 @@ static void model_write(uc_engine *uc, struct model *m, uint32_t addr, uint32_t 
         }
         *reg(m, addr) = value;
         return;
+    case 0x40020018u: /* GPIOA/B/C BSRR: set low half, reset high half; set wins */
+    case 0x40020418u:
+    case 0x40020818u: {
+        uint32_t *odr = reg(m, addr - 4u);
+        *odr = (*odr & ~(value >> 16)) | (value & 0xFFFFu);
+        return;
+    }
     case A_SPI1_DR:
         if (!m->spi_rx_never) {
             m->spi_rx = spi_device(m, (uint8_t)value);
@@ -1016,6 +1027,102 @@ static void test_spi(void **state)
     assert_int_equal((int)call(e, "spi1_transfer", SCRATCH, SCRATCH + 16u, 4, 0), SPI_ERR_TIMEOUT);
 }
 
+/* Mode (2 bits) and alternate function (4 bits) of one pin from the model's registers. */
+static uint32_t pin_mode(struct model *m, uint32_t port, uint32_t pin)
+{
+    return (*reg(m, port) >> (2u * pin)) & 3u;
+}
+
+static uint32_t pin_af(struct model *m, uint32_t port, uint32_t pin)
+{
+    return (*reg(m, port + 0x20u + 4u * (pin / 8u)) >> (4u * (pin % 8u))) & 0xFu;
+}
+
+#define GPIOA 0x40020000u
+#define GPIOB 0x40020400u
+#define GPIOC 0x40020800u
+
+static void test_board_pins(void **state)
+{
+    struct emu *e = *state;
+    call(e, "board_led_init", 0, 0, 0, 0);
+    assert_int_equal(pin_mode(e->m, GPIOA, 0), 1u); /* PA0 output */
+    assert_int_equal(*reg(e->m, GPIOA + 0x14u) & 1u, 0); /* LED off */
+    call(e, "board_led_toggle", 0, 0, 0, 0);
+    assert_int_equal(*reg(e->m, GPIOA + 0x14u) & 1u, 1u);
+
+    assert_int_equal(call(e, "board_uart_init", 45000000u, 0, 0, 0), 0);
+    assert_int_equal(pin_mode(e->m, GPIOA, 2), 2u);
+    assert_int_equal(pin_mode(e->m, GPIOA, 3), 2u);
+    assert_int_equal(pin_af(e->m, GPIOA, 2), 7u);
+    assert_int_equal(pin_af(e->m, GPIOA, 3), 7u);
+    assert_int_equal(*reg(e->m, 0x40004408u), 0x0187u);          /* BRR 115200 @ 45 MHz */
+    assert_int_equal(*reg(e->m, 0x4000440Cu), (1u << 13) | 0xCu); /* UE TE RE, 8N1 */
+
+    e->m->log_len = 0;
+    assert_int_equal(call(e, "board_w5500_spi_init", 0, 0, 0, 0), 0);
+    for (uint32_t pin = 5; pin <= 7; pin++) {
+        assert_int_equal(pin_mode(e->m, GPIOA, pin), 2u);
+        assert_int_equal(pin_af(e->m, GPIOA, pin), 5u);
+    }
+    assert_int_equal(pin_mode(e->m, GPIOB, 6), 1u);
+    assert_int_equal(pin_mode(e->m, GPIOC, 7), 1u);
+    assert_int_equal(*reg(e->m, GPIOB + 0x14u) & (1u << 6), 1u << 6); /* CS idle high */
+    assert_int_equal(*reg(e->m, GPIOC + 0x14u) & (1u << 7), 0);      /* W5500 held in reset */
+    /* CS was driven high before PB6 became an output: no glitch selects the chip. */
+    int level = find_write(e->m, 0, GPIOB + 0x18u, 1u << 6);
+    int mode = -1;
+    for (uint32_t i = 0; i < e->m->log_len; i++) {
+        if (e->m->log[i].addr == GPIOB && ((e->m->log[i].value >> 12) & 3u) == 1u) {
+            mode = (int)i;
+            break;
+        }
+    }
+    assert_true(level >= 0 && mode > level);
+    call(e, "board_w5500_select", 0, 0, 0, 0);
+    assert_int_equal(*reg(e->m, GPIOB + 0x14u) & (1u << 6), 0);
+    call(e, "board_w5500_deselect", 0, 0, 0, 0);
+    assert_int_equal(*reg(e->m, GPIOB + 0x14u) & (1u << 6), 1u << 6);
+    call(e, "board_w5500_reset_pin", 1, 0, 0, 0);
+    assert_int_equal(*reg(e->m, GPIOC + 0x14u) & (1u << 7), 1u << 7);
+
+    assert_int_equal(call(e, "board_button_init", 8, 0, 0, 0), 0);
+    assert_int_equal(pin_mode(e->m, GPIOC, 13), 0u);                 /* input */
+    assert_int_equal((*reg(e->m, GPIOC + 0x0Cu) >> 26) & 3u, 0u);   /* no internal pull */
+}
+
+static void test_usart_write(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal(uc_mem_write(e->uc, SCRATCH, "ok\r\n", 4), UC_ERR_OK);
+    assert_int_equal(call(e, "usart2_write", SCRATCH, 4, 0, 0), 0);
+    char sent[5] = {0};
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e->m->log_len && n < 4u; i++) {
+        if (e->m->log[i].addr == 0x40004404u) {
+            sent[n++] = (char)e->m->log[i].value;
+        }
+    }
+    assert_string_equal(sent, "ok\r\n");
+    e->m->usart_stuck = true;
+    assert_int_equal((int)call(e, "usart2_write", SCRATCH, 4, 0, 0), USART_ERR_TIMEOUT);
+}
+
+static void test_button_irq(void **state)
+{
+    struct emu *e = *state;
+    uint32_t flag;
+    uint32_t size;
+    assert_int_equal(fw_elf_symbol(&e->elf, "app_button_flag", &flag, &size), FWCHECK_OK);
+    assert_int_equal(mem32(e, flag) & 0xFFu, 0);
+    call(e, "EXTI15_10_IRQHandler", 0, 0, 0, 0); /* another line of the group: no flag */
+    assert_int_equal(mem32(e, flag) & 0xFFu, 0);
+    *reg(e->m, 0x40013C14u) = 1u << 13;
+    call(e, "EXTI15_10_IRQHandler", 0, 0, 0, 0);
+    assert_int_equal(mem32(e, flag) & 0xFFu, 1);
+    assert_int_equal(last_write(e->m, 0x40013C14u), 1u << 13); /* cleared before return */
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, emu_setup, emu_teardown)
@@ -1028,7 +1135,8 @@ int main(void)
         T(test_flash_program),       T(test_flash_program_refused), T(test_jump),
         T(test_jump_refused),        T(test_reset),               T(test_reset_cause),
         T(test_usart_brr),           A(test_iwdg),                A(test_systick),
-        A(test_exti),                A(test_spi),
+        A(test_exti),                A(test_spi),                 A(test_board_pins),
+        A(test_button_irq),          A(test_usart_write),
     };
 #undef T
 #undef A
