@@ -494,8 +494,9 @@ static int cmd_getpub(int argc, char **argv)
         }
         len = (size_t)n;
         for (size_t i = 0; i < ED25519_RAW_LEN; i++) {
-            n = snprintf(text + len, sizeof(text) - len, "%s0x%02x%s", i % 8u == 0u ? "\n    " : "",
-                         raw[i], i + 1u < ED25519_RAW_LEN ? ", " : ",\n};\n");
+            n = snprintf(text + len, sizeof(text) - len, "%s0x%02x,%s",
+                         i % 8u == 0u ? "\n    " : " ", raw[i],
+                         i + 1u < ED25519_RAW_LEN ? "" : "\n};\n");
             if (n < 0 || (size_t)n >= sizeof(text) - len) {
                 err("symbol name too long");
                 goto done;
