@@ -110,11 +110,6 @@ static void fe_neg(fe *h, const fe *f)
 }
 
 /*
- * h = f * g. Limb i of f times limb j of g lands at bit off(i) + off(j), which is off(i + j)
- * plus one extra bit when i and j are both odd (25.5i and 25.5j each round up): those products
- * are doubled. Terms with i + j >= 10 sit at 2^255 * 2^off(i + j - 10) and fold in times 19.
- */
-/*
  * Folds the 19 column sums of a product (column k at bit off(k), each below 2^57) into a carried
  * fe: column k + 10 sits at 2^255 * 2^off(k) = 19 * 2^off(k) mod p, so it joins column k times 19
  * (below 2^61.3 together); then one carry pass, whose wrap-around carry is below 2^37.
