@@ -344,7 +344,7 @@ static void test_open_close_states(void **state)
     assert_int_equal(t_rd8(T_SREG(5), RS_SR), S_CLOSED);
     /* OPEN of an open socket reopens it with fresh pointers. */
     uint8_t junk[16] = {1, 2, 3};
-    t_send(1, junk, sizeof(junk)); /* UDP to DIPR 0.0.0.0: ARP fails later */
+    t_send(1, junk, sizeof(junk)); /* UDP to DIPR 0.0.0.0: routed via the gateway, lost */
     assert_int_equal(t_rd16(T_SREG(1), RS_TX_RD), 16);
     t_open(1, 0x02, 3001, S_UDP);
     assert_int_equal(t_rd16(T_SREG(1), RS_TX_RD), 0);
