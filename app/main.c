@@ -99,10 +99,14 @@ int main(void)
     if (systick_start(ci.hclk_hz) != SYSTICK_OK) {
         sys_reset();
     }
+    /* The bootloader leaves the sticky flags: the cause seen here is this boot's; clear them. */
+    enum sys_reset_cause cause = sys_reset_cause(true);
     board_led_init();
     if (board_uart_init(ci.pclk1_hz) == 0) {
         app_log_line("");
         app_log_line("app: stm32-ota application v" APP_VERSION_STRING);
+        (void)board_log("app: reset cause: ");
+        app_log_line(sys_reset_cause_name(cause));
         if (clock_rc != CLOCK_OK) {
             app_log_line("app: clock setup failed, running on HSI 16 MHz");
         } else if (ci.source == CLOCK_SRC_HSI_PLL) {

@@ -23,9 +23,10 @@
 
 /* Interrupt priority of the SysTick tick (lowest); the bootloader uses no other interrupt. */
 
-/* Log the reset cause and clear the RCC_CSR flags (so the application sees only its own). */
+/* 1: clear the sticky RCC_CSR reset flags after logging them. 0 (default): leave them for the
+ * application, which logs and clears them, so it can tell a watchdog reset from a power-on. */
 #ifndef BOOT_CLEAR_RESET_FLAGS
-#define BOOT_CLEAR_RESET_FLAGS 1
+#define BOOT_CLEAR_RESET_FLAGS 0
 #endif
 
 _Static_assert(BOOT_BLINK_MS >= 50u && BOOT_BLINK_MS <= 1000u, "blink must be visible");
