@@ -4,8 +4,8 @@
 #include "stm32f446.h"
 
 _Static_assert((uint32_t)STM32_IWDG == 0x40003000u, "iwdg_refresh writes IWDG_KR directly");
-/* Even at the fastest LSI the sheet allows for (47 kHz, ±50% design rule: 48 kHz; other F4
- * datasheets: 56 kHz) the timeout stays above twice the 2 s worst-case sector erase. */
+/* Even at a faster LSI than the sheet's 47 kHz (56 kHz, the top of the range other STM32
+ * datasheets give) the timeout stays above twice the 2 s worst-case sector erase. */
 _Static_assert((4ull << IWDG_PRESCALER_CODE) * (IWDG_RELOAD + 1ull) * 1000ull / 56000ull > 4000ull,
                "IWDG timeout must exceed two 128 KB erases at the fastest LSI");
 
