@@ -164,6 +164,7 @@ struct sock {
     bool fin_pending;   /* TCP: DISCON accepted, FIN after the TX data */
     bool fin_sent;
     bool keep_pending;  /* TCP: SEND_KEEP waiting for the peer's answer */
+    bool exchanged;     /* TCP: data went one way or the other (auto keep-alive starts after) */
     enum timer_kind timer;
     uint64_t timer_at;
     uint64_t bh_deadline; /* TCP: retransmissions into a black hole time out here */
@@ -461,6 +462,7 @@ static void sock_reset_regs(struct sock *s)
     s->fin_pending = false;
     s->fin_sent = false;
     s->keep_pending = false;
+    s->exchanged = false;
     s->timer = TMR_NONE;
     s->timer_at = NEVER;
     s->bh_deadline = NEVER;
@@ -890,6 +892,7 @@ static void sock_close_now(struct w5500_model *m, unsigned n, bool reset)
     s->fin_pending = false;
     s->fin_sent = false;
     s->keep_pending = false;
+    s->exchanged = false;
     s->timer = TMR_NONE;
     s->timer_at = NEVER;
     s->bh_deadline = NEVER;
@@ -1128,6 +1131,7 @@ static void tcp_flush(struct w5500_model *m, unsigned n)
         }
         tokens_take(m, true, (uint32_t)w);
         s->tx_ack = (uint16_t)(s->tx_ack + (uint32_t)w);
+        s->exchanged = true;
     }
 }
 
@@ -1156,6 +1160,7 @@ static void tcp_receive(struct w5500_model *m, unsigned n)
             tokens_take(m, false, (uint32_t)r);
             s->rx_wr = (uint16_t)(s->rx_wr + (uint32_t)r);
             sock_flag(m, n, SIR_RECV);
+            s->exchanged = true;
             continue;
         }
         if (r == 0) {
@@ -1215,9 +1220,16 @@ static void tcp_service(struct w5500_model *m, unsigned n)
     }
     bool outstanding = s->tx_ack != s->tx_rd || (s->fin_pending && !s->fin_sent) ||
                        s->keep_pending;
+    /* Automatic keep-alive (KPALVTR x 5 s, after a first exchange [DS p.57]): in a black hole the
+     * next keep-alive goes unanswered, at the latest one period from now. */
+    uint64_t keep_wait = 0;
+    if (!outstanding && s->reg[S_KPALVTR] != 0 && s->exchanged && s->sr == SOCK_ESTABLISHED) {
+        outstanding = true;
+        keep_wait = (uint64_t)s->reg[S_KPALVTR] * 5000000u;
+    }
     if (blackhole) {
         if (outstanding && s->bh_deadline == NEVER) {
-            s->bh_deadline = m->now + tcp_timeout_us(m);
+            s->bh_deadline = m->now + keep_wait + tcp_timeout_us(m);
         }
         return;
     }

@@ -820,6 +820,35 @@ static void test_keepalive_and_discon_timeouts(void **state)
     assert_int_equal(close(lfd), 0);
 }
 
+static void test_auto_keepalive(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    t_wr8(T_SREG(0), RS_KPALVTR, 2); /* every 10 s */
+    /* Before any data exchange no keep-alive runs: a stall never times out. */
+    w5500_model_fault_stall(tm, true);
+    t_advance(0);
+    t_advance(10000000 + TCP_TO_DEFAULT_US + 1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_ESTABLISHED);
+    w5500_model_fault_stall(tm, false);
+    const uint8_t d[4] = {1, 2, 3, 4};
+    chip_send_all(0, d, 4);
+    uint8_t b[4];
+    assert_true(h_read_n(cfd, b, 4));
+    /* After an exchange, a stall is found by the next keep-alive: 10 s + TCP_TO at the latest. */
+    w5500_model_fault_stall(tm, true);
+    t_advance(0);
+    t_advance(10000000 + TCP_TO_DEFAULT_US - 1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_ESTABLISHED);
+    t_advance(1);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR) & I_TIMEOUT, I_TIMEOUT);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_CLOSED);
+    assert_int_equal(close(cfd), 0);
+    assert_int_equal(close(lfd), 0);
+}
+
 static void test_host_misuse_counted(void **state)
 {
     (void)state;
@@ -911,6 +940,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_udp_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_and_discon_timeouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_misuse_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_errors, setup, teardown),
     };
