@@ -35,6 +35,7 @@ static uint8_t new_img[STAGING_SIZE];
 static uint32_t new_len;
 static uint8_t new_hash[32];
 static bool prefill_log;
+static bool expect_reject; /* the new image is signed but has a bad vector table */
 
 static jmp_buf cut_env;
 static unsigned failures;
@@ -184,12 +185,31 @@ static void run_case(uint32_t op, int when, uint32_t seed, unsigned max_cuts, ui
             return;
         }
         phase = 0;
-        if (out.version.iv_minor == 1) {
+        if (expect_reject) {
+            struct bootctl_last last;
+            if (out.version.iv_minor != 0) {
+                fail(op, when, "a rejected image was installed");
+                flash_sim_cut_disarm();
+                return;
+            }
+            if (bootctl_last_result(&last) != BOOTCTL_OK ||
+                last.result != BOOTCTL_RESULT_REJECTED) {
+                continue; /* the application asks (again) */
+            }
+            if (last.reason != BOOT_R_VECTOR || !last.hash_valid ||
+                memcmp(last.hash, new_hash, BOOTCTL_HASH_ID_SIZE) != 0) {
+                fail(op, when, "wrong rejection recorded");
+                flash_sim_cut_disarm();
+                return;
+            }
+        }
+        if (out.version.iv_minor == 1 || expect_reject) {
             /* Power stays on from here: the next boot must do nothing. */
             flash_sim_cut_disarm();
             armed = false;
             flash_sim_counters_clear();
-            if (boot_run(&hooks, &out) != BOOT_ERR_NONE || out.version.iv_minor != 1) {
+            if (boot_run(&hooks, &out) != BOOT_ERR_NONE ||
+                out.version.iv_minor != (expect_reject ? 0 : 1)) {
                 fail(op, when, "new version does not stay");
                 return;
             }
@@ -237,11 +257,16 @@ static void trace(void *ctx, uint32_t op, bool erase, uint32_t addr)
 
 static long only_op = -1; /* debugging: POWERCUT_OP=n runs only that operation */
 
-static int scenario_run(const char *name, uint32_t new_size, bool prefill, uint32_t budget)
+static int scenario_run(const char *name, uint32_t new_size, bool prefill, bool reject,
+                        uint32_t budget)
 {
     scenario = name;
     prefill_log = prefill;
+    expect_reject = reject;
     struct testimg_opts o = testimg_defaults(new_size, 1, 1, 0);
+    if (reject) {
+        o.sp = SRAM_BASE_ADDR + SRAM_TOTAL_SIZE + 0x100; /* initial SP above the SRAM */
+    }
     size_t n = testimg_build(&o, new_img, sizeof new_img);
     if (n == 0) {
         return 2;
@@ -266,7 +291,8 @@ static int scenario_run(const char *name, uint32_t new_size, bool prefill, uint3
     trace_prev_erase = true;
     flash_sim_set_trace(trace, NULL);
     struct boot_outcome out;
-    if (!app_step() || boot_run(&hooks, &out) != BOOT_ERR_NONE || out.version.iv_minor != 1) {
+    if (!app_step() || boot_run(&hooks, &out) != BOOT_ERR_NONE ||
+        out.version.iv_minor != (reject ? 0 : 1)) {
         fprintf(stderr, "[%s] reference update failed\n", name);
         return 2;
     }
@@ -324,9 +350,10 @@ int main(int argc, char **argv)
     }
     old_len = (uint32_t)n;
 
-    int rc = scenario_run("small", 6000, false, budget);
-    rc |= scenario_run("two-sector", 140 * 1024, false, budget);
-    rc |= scenario_run("log-compaction", 6000, true, budget / 2u);
+    int rc = scenario_run("small", 6000, false, false, budget);
+    rc |= scenario_run("two-sector", 140 * 1024, false, false, budget);
+    rc |= scenario_run("log-compaction", 6000, true, false, budget / 2u);
+    rc |= scenario_run("rejected", 6000, false, true, budget);
     printf("power-cut cases: %u, failures: %u\n", cases, failures);
     return rc != 0 || failures != 0 || cases == 0 ? 1 : 0;
 }
