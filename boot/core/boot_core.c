@@ -279,9 +279,8 @@ static int boot_recover(struct boot_ctx *c)
 
 /* ---- step 2: validate the staged image in place ---- */
 
-static int boot_validate_staged(struct boot_ctx *c, const struct bootctl_scan *scan,
-                                struct image_reader *rd, struct image_info *info,
-                                uint8_t digest[32])
+static int boot_validate_staged(const struct bootctl_scan *scan, struct image_reader *rd,
+                                struct image_info *info, uint8_t digest[32])
 {
     uint8_t w[4];
     if (rd->read(rd->ctx, 0, w, sizeof w) != 0) {
@@ -319,7 +318,6 @@ static int boot_validate_staged(struct boot_ctx *c, const struct bootctl_scan *s
             return BOOT_R_DOWNGRADE;
         }
     }
-    (void)c;
     return boot_check_vectors(rd, info);
 }
 
@@ -534,7 +532,7 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
         int rc = bootctl_area_reader_init(FLASH_AREA_STAGING, &staged_raw);
         if (rc == BOOTCTL_OK) {
             boot_kick_wrap(&k, &staged, &staged_raw, hooks);
-            rc = boot_validate_staged(&c, &scan, &staged, &info, digest);
+            rc = boot_validate_staged(&scan, &staged, &info, digest);
         } else {
             rc = BOOT_R_READ;
         }
