@@ -33,6 +33,7 @@ void vb_log(struct vboard *vb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    (void)fflush(stdout); /* keep UART text and board messages in order */
     fprintf(stderr, "[vboard %10.3f ms] ", now_ms(vb));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -47,6 +48,7 @@ void vb_warn(struct vboard *vb, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
+    (void)fflush(stdout);
     fprintf(stderr, "[vboard %10.3f ms] warning: ", now_ms(vb));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

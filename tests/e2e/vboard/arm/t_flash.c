@@ -1,0 +1,6 @@
+#include "t.h"
+int main(void)
+{
+    t_done();
+    return 0;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Run vboard once and check its exit status and output (stdout + stderr).
+
+usage: run_case.py VBOARD [--exit N] [--expect RE]... [--reject RE]... [--same RE1 RE2]...
+                   [--hex-file FILE OFFSET WORDHEX]... [--pre-run ARGS]... -- vboard args
+--same RE1 RE2: the first group of RE1 and of RE2 must both match and be equal.
+--hex-file: after the run, the 32-bit little-endian word at OFFSET of FILE must equal WORDHEX
+            ('!' prefix: must differ).
+"""
+import re
+import struct
+import subprocess
+import sys
+
+
+def main(argv):
+    vboard = argv[0]
+    i = 1
+    want_exit = 0
+    expect, reject, same, hexchk = [], [], [], []
+    while i < len(argv) and argv[i] != '--':
+        a = argv[i]
+        if a == '--exit':
+            want_exit = int(argv[i + 1]); i += 2
+        elif a == '--expect':
+            expect.append(argv[i + 1]); i += 2
+        elif a == '--reject':
+            reject.append(argv[i + 1]); i += 2
+        elif a == '--same':
+            same.append((argv[i + 1], argv[i + 2])); i += 3
+        elif a == '--hex-file':
+            hexchk.append((argv[i + 1], int(argv[i + 2], 0), argv[i + 3])); i += 4
+        else:
+            print('run_case: unknown option', a); return 2
+    args = argv[i + 1:]
+    p = subprocess.run([vboard] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=240)
+    out = p.stdout.decode('utf-8', 'replace')
+    sys.stdout.write(out)
+    ok = True
+    if p.returncode != want_exit:
+        print(f'run_case: FAIL exit status {p.returncode}, want {want_exit}'); ok = False
+    for r in expect:
+        if not re.search(r, out, re.M):
+            print(f'run_case: FAIL expected /{r}/ not found'); ok = False
+    for r in reject:
+        m = re.search(r, out, re.M)
+        if m:
+            print(f'run_case: FAIL rejected /{r}/ found: {m.group(0)!r}'); ok = False
+    for r1, r2 in same:
+        m1, m2 = re.search(r1, out, re.M), re.search(r2, out, re.M)
+        if not m1 or not m2:
+            print(f'run_case: FAIL /{r1}/ or /{r2}/ missing'); ok = False
+        elif m1.group(1).lower() != m2.group(1).lower():
+            print(f'run_case: FAIL {m1.group(1)} != {m2.group(1)}'); ok = False
+    for path, off, want in hexchk:
+        with open(path, 'rb') as f:
+            f.seek(off)
+            got = struct.unpack('<I', f.read(4))[0]
+        neg = want.startswith('!')
+        w = int(want.lstrip('!'), 16)
+        if (got == w) == neg:
+            print(f'run_case: FAIL word at {path}+{off:#x} is {got:#010x}, want {"not " if neg else ""}{w:#010x}')
+            ok = False
+    print('run_case:', 'PASS' if ok else 'FAIL')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
