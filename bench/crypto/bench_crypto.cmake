@@ -27,3 +27,12 @@ if(STACK_SCRIPT)
     endif()
     message("crypto worst-case stack on Cortex-M4 (-Os):\n${out}")
 endif()
+
+# Instructions executed on an emulated Cortex-M4 (m4/m4_count.c), results checked against the host.
+if(M4_COUNT)
+    execute_process(COMMAND ${M4_COUNT} ${M4_BIN} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "${M4_COUNT} failed (${rc})")
+    endif()
+    message("crypto on an emulated Cortex-M4 (Unicorn; instructions, not cycles):\n${out}")
+endif()
