@@ -11,7 +11,9 @@
  * is always an application to jump to. With power left on the new version ends up running, and a
  * boot after that writes nothing. Prints "power-cut cases: N, failures: F".
  *
- * Usage: powercut_boot [budget-per-scenario]
+ * Usage: powercut_boot [budget-per-scenario]   (operations cut per scenario; POWERCUT_BUDGET in the
+ * environment overrides it, a budget above the operation count cuts at every operation;
+ * POWERCUT_OP=n cuts only at operation n, POWERCUT_VERBOSE=1 prints the boot log)
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -333,6 +335,10 @@ static int scenario_run(const char *name, uint32_t new_size, bool prefill, bool 
 int main(int argc, char **argv)
 {
     uint32_t budget = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 300u;
+    const char *env_budget = getenv("POWERCUT_BUDGET"); /* longer runs by hand: e.g. 100000 = all */
+    if (env_budget != NULL) {
+        budget = (uint32_t)strtoul(env_budget, NULL, 0);
+    }
     const char *only = getenv("POWERCUT_OP");
     if (only != NULL) {
         only_op = strtol(only, NULL, 0);
