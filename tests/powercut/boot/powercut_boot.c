@@ -13,7 +13,8 @@
  *
  * Usage: powercut_boot [budget-per-scenario]   (operations cut per scenario; POWERCUT_BUDGET in the
  * environment overrides it, a budget above the operation count cuts at every operation;
- * POWERCUT_OP=n cuts only at operation n, POWERCUT_VERBOSE=1 prints the boot log)
+ * POWERCUT_OP=n cuts only at operation n, POWERCUT_SCENARIO=name runs one scenario,
+ * POWERCUT_VERBOSE=1 prints the boot log)
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -262,6 +263,10 @@ static long only_op = -1; /* debugging: POWERCUT_OP=n runs only that operation *
 static int scenario_run(const char *name, uint32_t new_size, bool prefill, bool reject,
                         uint32_t budget)
 {
+    const char *only = getenv("POWERCUT_SCENARIO"); /* run one scenario by name */
+    if (only != NULL && strcmp(only, name) != 0) {
+        return 0;
+    }
     scenario = name;
     prefill_log = prefill;
     expect_reject = reject;
