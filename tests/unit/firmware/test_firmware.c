@@ -96,7 +96,7 @@ static void check_bin(const char *elf_path, const char *bin_path, uint32_t base,
         uint32_t w;
         assert_int_equal(fw_elf_word(&elf, base + 4u * i, &w), FWCHECK_OK);
         uint32_t b;
-        memcpy(&b, bin.data + 4u * i, 4);
+        memcpy(&b, bin.data + (size_t)4u * i, 4);
         assert_int_equal(b, w);
     }
     fw_file_free(&elf);

@@ -105,11 +105,15 @@ struct emu {
 /* The model's word for a register address; only the two mapped windows exist. */
 static uint32_t *reg(struct model *m, uint32_t addr)
 {
-    if (addr >= PPB_BASE && addr - PPB_BASE < PPB_SIZE) {
-        return &m->regs[(PERIPH_SIZE + (addr - PPB_BASE)) / 4u];
+    uint32_t off = 0;
+    if (addr - PPB_BASE < PPB_SIZE) {
+        off = PERIPH_SIZE + (addr - PPB_BASE);
+    } else if (addr - PERIPH_BASE < PERIPH_SIZE) {
+        off = addr - PERIPH_BASE;
+    } else {
+        fail_msg("register 0x%08x outside the modelled windows", addr);
     }
-    assert_true(addr >= PERIPH_BASE && addr - PERIPH_BASE < PERIPH_SIZE);
-    return &m->regs[(addr - PERIPH_BASE) / 4u];
+    return &m->regs[off / 4u];
 }
 
 static void log_write(struct model *m, uint32_t addr, uint32_t value)
