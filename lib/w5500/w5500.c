@@ -51,6 +51,7 @@ const char *w5500_status_str(int status)
     case W5500_ERR_DNS_TRUNC: return "dns reply truncated";
     case W5500_ERR_GAVE_UP: return "no reply after all retries";
     case W5500_ERR_LEASE_LOST: return "dhcp lease lost";
+    case W5500_ERR_CONFLICT: return "dhcp address in use";
     default: return "unknown";
     }
 }

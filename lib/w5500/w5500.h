@@ -47,6 +47,7 @@ enum w5500_status {
     W5500_ERR_DNS_TRUNC = -26,   /* DNS: TC bit set */
     W5500_ERR_GAVE_UP = -27,     /* DHCP/DNS: all retries used without a usable reply */
     W5500_ERR_LEASE_LOST = -28,  /* DHCP: lease expired without renewal; address removed */
+    W5500_ERR_CONFLICT = -29,    /* DHCP: every offered address was already in use (ARP) */
 };
 
 /* A short name for a status code (for logs); never NULL. */

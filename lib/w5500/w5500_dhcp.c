@@ -38,6 +38,10 @@
 #define MAX_TIMEOUT_MS 64000u
 #define RENEW_MIN_RETX_MS 60000u
 #define DATAGRAMS_PER_POLL 4u
+/* The probe normally ends in an ARP timeout (RTR x (RCR + 1), 1.8 s with chip defaults); if the
+ * chip reports nothing for this long the probe is taken as unanswered. */
+#define PROBE_GUARD_MS 30000u
+#define DISCARD_PORT 9u
 
 static const uint8_t cookie[4] = {99, 130, 83, 99};
 
@@ -158,7 +162,9 @@ int w5500_dhcp_build(uint8_t *buf, size_t cap, uint8_t type, uint32_t xid, const
                      const uint8_t server_id[4], size_t *len)
 {
     OTA_VERIFY(buf != NULL && mac != NULL && len != NULL, W5500_ERR_ARG);
-    OTA_VERIFY(type == W5500_DHCP_DISCOVER || type == W5500_DHCP_REQUEST, W5500_ERR_ARG);
+    OTA_VERIFY(type == W5500_DHCP_DISCOVER || type == W5500_DHCP_REQUEST ||
+                   type == W5500_DHCP_DECLINE,
+               W5500_ERR_ARG);
     OTA_VERIFY(cap >= MIN_SEND_LEN, W5500_ERR_ARG);
     static const uint8_t params[] = {OPT_MASK,      OPT_ROUTER, OPT_DNS, OPT_LEASE,
                                      OPT_SERVER_ID, OPT_T1,     OPT_T2};
@@ -359,6 +365,7 @@ static int dhcp_bind(struct w5500_dhcp *d, const struct w5500_dhcp_msg *ack)
     d->lease = l;
     d->t_bound = d->t_sent; /* the lease runs from when the REQUEST was sent */
     d->naks = 0;
+    d->declines = 0;
     d->last_error = 0;
     d->state = W5500_DHCP_S_BOUND;
     return dhcp_sock_close(d);
@@ -408,8 +415,16 @@ static int dhcp_handle(struct w5500_dhcp *d, const struct w5500_dhcp_msg *m)
             return W5500_PENDING;
         }
         if (m->type == W5500_DHCP_ACK) {
-            OTA_TRY(dhcp_bind(d, m));
-            return W5500_OK;
+            if (d->cfg.skip_conflict_probe) {
+                OTA_TRY(dhcp_bind(d, m));
+                return W5500_OK;
+            }
+            d->offer = *m; /* the ACK, kept until the probe says the address is free */
+            d->state = W5500_DHCP_S_CHECKING;
+            d->probe_sent = false;
+            d->final_decline = false;
+            d->t_retx = d->now_ms + PROBE_GUARD_MS;
+            return W5500_PENDING;
         }
         if (m->type == W5500_DHCP_NAK) {
             d->last_error = W5500_ERR_NAK;
@@ -486,6 +501,76 @@ static int dhcp_status(const struct w5500_dhcp *d)
     }
 }
 
+/*
+ * RFC 2131 4.4.1: probe the acknowledged address before using it. With SIPR still 0.0.0.0 a UDP
+ * send to that address makes the chip ARP for it: TIMEOUT means nobody answered (free), SEND_OK
+ * means some host owns it (DECLINE, then DISCOVER again after first_timeout_ms).
+ */
+static int dhcp_check(struct w5500_dhcp *d)
+{
+    if (d->final_decline) {
+        int rc = w5500_udp_send_poll(d->dev, d->sn);
+        return rc == W5500_PENDING ? W5500_PENDING : dhcp_fail(d, W5500_ERR_CONFLICT);
+    }
+    if (!d->probe_sent) {
+        static const uint8_t probe[1] = {0};
+        int rc = w5500_udp_sendto(d->dev, d->sn, probe, sizeof probe, d->offer.yiaddr,
+                                  DISCARD_PORT);
+        if (rc == W5500_PENDING) {
+            return W5500_PENDING;
+        }
+        if (rc != W5500_OK) {
+            return dhcp_fail(d, rc);
+        }
+        d->probe_sent = true;
+        return W5500_PENDING;
+    }
+    int rc = w5500_udp_send_poll(d->dev, d->sn);
+    bool free_addr = rc == W5500_ERR_TIMEOUT || (rc == W5500_PENDING && d->now_ms >= d->t_retx);
+    if (free_addr) {
+        struct w5500_dhcp_msg ack = d->offer;
+        rc = dhcp_bind(d, &ack);
+        return rc == W5500_OK ? W5500_OK : dhcp_fail(d, rc);
+    }
+    if (rc == W5500_PENDING) {
+        return W5500_PENDING;
+    }
+    if (rc != W5500_OK) {
+        return dhcp_fail(d, rc);
+    }
+    /* SEND_OK: the ARP was answered, the address is taken. */
+    d->last_error = W5500_ERR_CONFLICT;
+    uint8_t mac[6];
+    w5500_get_mac(d->dev, mac);
+    size_t len = 0;
+    rc = w5500_dhcp_build(d->buf, sizeof d->buf, W5500_DHCP_DECLINE, d->xid, mac, false, NULL,
+                          d->offer.yiaddr, d->offer.server_id, &len);
+    if (rc == W5500_OK) {
+        rc = w5500_udp_sendto(d->dev, d->sn, d->buf, len, ip_bcast, W5500_DHCP_SERVER_PORT);
+    }
+    if (rc != W5500_OK) {
+        return dhcp_fail(d, rc);
+    }
+    if (++d->declines >= d->cfg.attempts) {
+        /* Give up, but only once the DECLINE has left (closing the socket could cut it off), so
+         * the server does not offer that address again. */
+        d->final_decline = true;
+        return W5500_PENDING;
+    }
+    /* Back to SELECTING; the DISCOVER goes out when the timer fires. */
+    d->state = W5500_DHCP_S_SELECTING;
+    next_xid(d);
+    d->tries = 0;
+    d->timeout_ms = d->cfg.first_timeout_ms;
+    d->t_retx = d->now_ms + d->cfg.first_timeout_ms;
+    return W5500_PENDING;
+}
+
+uint8_t w5500_dhcp_state(const struct w5500_dhcp *dhcp)
+{
+    return dhcp != NULL ? dhcp->state : (uint8_t)W5500_DHCP_S_IDLE;
+}
+
 int w5500_dhcp_poll(struct w5500_dhcp *dhcp)
 {
     OTA_VERIFY(dhcp != NULL && dhcp->dev != NULL, W5500_ERR_ARG);
@@ -494,6 +579,9 @@ int w5500_dhcp_poll(struct w5500_dhcp *dhcp)
         return dhcp_status(d);
     }
     dhcp_tick(d);
+    if (d->state == W5500_DHCP_S_CHECKING) {
+        return dhcp_check(d);
+    }
 
     if (d->sock_open) {
         int rc = w5500_udp_send_poll(d->dev, d->sn);

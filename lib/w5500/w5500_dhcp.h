@@ -54,7 +54,7 @@ struct w5500_dhcp_msg {
 int w5500_dhcp_parse(const uint8_t *msg, size_t len, uint32_t xid, const uint8_t mac[6],
                      struct w5500_dhcp_msg *out);
 
-/* Build a DISCOVER (type 1) or REQUEST (type 3). ciaddr/req_ip/server_id may be NULL. */
+/* Build a DISCOVER (1), REQUEST (3) or DECLINE (4). ciaddr/req_ip/server_id may be NULL. */
 int w5500_dhcp_build(uint8_t *buf, size_t cap, uint8_t type, uint32_t xid, const uint8_t mac[6],
                      bool broadcast, const uint8_t ciaddr[4], const uint8_t req_ip[4],
                      const uint8_t server_id[4], size_t *len);
@@ -62,12 +62,14 @@ int w5500_dhcp_build(uint8_t *buf, size_t cap, uint8_t type, uint32_t xid, const
 struct w5500_dhcp_config {
     uint32_t first_timeout_ms; /* first retransmission timeout; doubles up to 64 s (0: 4000) */
     uint8_t attempts;          /* DISCOVERs/REQUESTs sent before giving up (0: 4) */
+    bool skip_conflict_probe;  /* true: bind without the ARP probe of the offered address */
 };
 
 enum w5500_dhcp_state {
     W5500_DHCP_S_IDLE = 0,
     W5500_DHCP_S_SELECTING,
     W5500_DHCP_S_REQUESTING,
+    W5500_DHCP_S_CHECKING, /* ARP probe of the acknowledged address before using it */
     W5500_DHCP_S_BOUND,
     W5500_DHCP_S_RENEWING,
     W5500_DHCP_S_REBINDING,
@@ -90,7 +92,10 @@ struct w5500_dhcp {
     uint8_t state;
     uint8_t tries;          /* messages sent in the current exchange */
     uint8_t naks;           /* NAKs since the last lease was bound */
+    uint8_t declines;       /* addresses declined (in use) since the last lease was bound */
     bool sock_open;
+    bool probe_sent;        /* CHECKING: the ARP probe datagram has left */
+    bool final_decline;     /* CHECKING: last DECLINE sent; fail with CONFLICT once it is out */
     uint32_t xid;
     uint32_t last_ms;       /* last clock reading */
     uint64_t now_ms;        /* monotonic, accumulated from the 32-bit clock */
@@ -117,10 +122,14 @@ int w5500_dhcp_start(struct w5500_dhcp *dhcp, struct w5500_dev *dev, uint8_t sn,
  * W5500_OK while bound (renewing/rebinding included: the address stays valid);
  * W5500_ERR_LEASE_LOST once when a lease ran out (the address is cleared; acquisition restarts);
  * final (state FAILED, socket closed): W5500_ERR_GAVE_UP (no usable reply), W5500_ERR_NAK (the
- * server refused every REQUEST), W5500_ERR_MALFORMED/MISMATCH (only bad replies came),
- * W5500_ERR_NO_LINK, or a socket-layer error.
+ * server refused every REQUEST), W5500_ERR_CONFLICT (every acknowledged address answered ARP),
+ * W5500_ERR_MALFORMED/MISMATCH (only bad replies came), W5500_ERR_NO_LINK, or a socket-layer
+ * error.
  */
 int w5500_dhcp_poll(struct w5500_dhcp *dhcp);
+
+/* The client's state (enum w5500_dhcp_state), for logs and callers that restart it. */
+uint8_t w5500_dhcp_state(const struct w5500_dhcp *dhcp);
 
 /* Copy the lease in force; W5500_ERR_NOT_READY when none. */
 int w5500_dhcp_get_lease(const struct w5500_dhcp *dhcp, struct w5500_dhcp_lease *lease);

@@ -498,7 +498,7 @@ static void dhcp_bring_up(void)
     assert_int_equal(bring_up_with(&c), W5500_OK);
 }
 
-static const struct w5500_dhcp_config DHCP_FAST = {1000, 3};
+static const struct w5500_dhcp_config DHCP_FAST = {1000, 3, false};
 
 static void test_dhcp_acquire_renew_expire(void **state)
 {
@@ -601,6 +601,73 @@ static void test_dhcp_short_and_infinite_leases(void **state)
     w5500_model_get_stats(S.m, &st1);
     assert_int_equal(dhcp.renewals, 0);
     assert_int_equal(st1.spi_frames, st0.spi_frames);
+    assert_no_open_sockets();
+}
+
+/* A UDP socket on 127.0.0.1 standing in for a LAN host, so the model's ARP finds it. */
+static int lan_host_at(uint32_t lan_ip)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    assert_int_equal(w5500_model_map_udp(S.m, lan_ip, 9, ntohs(a.sin_port)), W5500_MODEL_OK);
+    return fd;
+}
+
+static void test_dhcp_address_conflict(void **state)
+{
+    (void)state;
+    dhcp_bring_up();
+    /* .100 is already taken by another host: probe answered, DECLINE, the next address is used. */
+    int fd = lan_host_at(LAN(192, 168, 1, 100));
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 31u, &DHCP_FAST), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    struct w5500_dhcp_lease l;
+    assert_int_equal(w5500_dhcp_get_lease(&dhcp, &l), W5500_OK);
+    const uint8_t ip101[4] = {192, 168, 1, 101};
+    assert_memory_equal(l.net.ip, ip101, 4);
+    struct w5500_model_stats st;
+    w5500_model_get_stats(S.m, &st);
+    assert_int_equal(st.dhcp_requests, 5); /* DISCOVER, REQUEST, DECLINE, DISCOVER, REQUEST */
+    uint8_t b[16];
+    assert_int_equal(recv(fd, b, sizeof b, MSG_DONTWAIT), 1); /* the probe reached the owner */
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    close(fd);
+    assert_no_open_sockets();
+}
+
+static void test_dhcp_conflict_everywhere(void **state)
+{
+    (void)state;
+    dhcp_bring_up();
+    int fds[3];
+    for (unsigned i = 0; i < 3; i++) {
+        fds[i] = lan_host_at(LAN(192, 168, 1, 100 + i));
+    }
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 32u, &DHCP_FAST), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_ERR_CONFLICT);
+    assert_int_equal(w5500_dhcp_state(&dhcp), W5500_DHCP_S_FAILED);
+    struct w5500_netcfg n;
+    assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
+    const uint8_t zero[4] = {0};
+    assert_memory_equal(n.ip, zero, 4); /* no taken address was ever configured */
+    assert_no_open_sockets();
+    /* Without the probe the first offer is used as is. */
+    const struct w5500_dhcp_config noprobe = {1000, 3, true};
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 33u, &noprobe), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
+    assert_int_equal(n.ip[3], 103); /* .100-.102 were declined at the server */
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    for (unsigned i = 0; i < 3; i++) {
+        close(fds[i]);
+    }
     assert_no_open_sockets();
 }
 
@@ -1137,6 +1204,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bringup_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_acquire_renew_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_short_and_infinite_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp_address_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp_conflict_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_request_lost_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_nak, setup, teardown),
