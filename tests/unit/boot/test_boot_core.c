@@ -433,7 +433,7 @@ static void test_watchdog_kicked_through_install(void **state)
      * or an 8 KB hash/copy step with the read-back of what was programmed */
     print_message("  max between kicks: %u erases, %u words, %llu bytes read\n", wd_max_erases,
                   wd_max_words, (unsigned long long)wd_max_read);
-    assert_true(wd_max_read <= 40 * 1024);
+    assert_true(wd_max_read <= (uint64_t)40 * 1024);
 }
 
 static void test_equal_version_with_flag_installs(void **state)
