@@ -3,7 +3,6 @@
 
 #include "stm32f446.h"
 
-_Static_assert((uint32_t)STM32_IWDG == 0x40003000u, "iwdg_refresh writes IWDG_KR directly");
 /* Even at a faster LSI than the sheet's 47 kHz (56 kHz, the top of the range other STM32
  * datasheets give) the timeout stays above twice the 2 s worst-case sector erase. */
 _Static_assert((4ull << IWDG_PRESCALER_CODE) * (IWDG_RELOAD + 1ull) * 1000ull / 56000ull > 4000ull,

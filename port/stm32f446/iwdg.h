@@ -7,6 +7,8 @@
 #ifndef IWDG_H
 #define IWDG_H
 
+#include "stm32f446.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,7 +29,7 @@ int iwdg_start(void);
 /* Reload the counter. */
 static inline void iwdg_refresh(void)
 {
-    *(volatile uint32_t *)0x40003000u = 0xAAAAu; /* IWDG_KR = reload key (sheet §4.8) */
+    STM32_IWDG->KR = IWDG_KEY_RELOAD;
 }
 
 /* True when option bit WDG_SW is 0: the hardware started the watchdog at reset. */

@@ -84,7 +84,9 @@ int sys_vector_check(uint32_t vtor_addr, uint32_t limit)
     if (vtor_addr % VTOR_ALIGN != 0 || limit <= vtor_addr + 8u) {
         return SYS_ERR_VECTOR;
     }
-    const volatile uint32_t *vt = (const volatile uint32_t *)vtor_addr;
+    /* The table is read where it sits in flash. */
+    const volatile uint32_t *vt =
+        (const volatile uint32_t *)(uintptr_t)vtor_addr; /* NOLINT(performance-no-int-to-ptr) */
     uint32_t sp = vt[0];
     uint32_t pc = vt[1];
     /* Not ST's (sp & 0x2FFE0000) test: it rejects the normal top of RAM 0x20020000 (§5.1). */
@@ -120,7 +122,8 @@ int sys_jump(uint32_t vtor_addr, uint32_t limit)
         return SYS_ERR_VECTOR;
     }
     /* Read now: after this point nothing may depend on the stack content. */
-    const volatile uint32_t *vt = (const volatile uint32_t *)vtor_addr;
+    const volatile uint32_t *vt =
+        (const volatile uint32_t *)(uintptr_t)vtor_addr; /* NOLINT(performance-no-int-to-ptr) */
     uint32_t sp = vt[0];
     uint32_t pc = vt[1];
 
