@@ -413,6 +413,33 @@ static void test_compaction_refused_when_app_area_differs(void **state)
     assert_int_equal(bootctl_compact(&sc), BOOTCTL_ERR_NO_HEADER);
 }
 
+/* A log area full of random bytes (a torn erase) with an intact header: every slot is skipped, the
+ * next append compacts and the log is usable again. */
+static void test_garbage_log_compacted_on_append(void **state)
+{
+    (void)state;
+    uint32_t st = 12345;
+    for (uint32_t i = BOOTCTL_LOG_OFF; i < APPHDR_SIZE; i++) {
+        s2()[i] = (uint8_t)flash_sim_rand(&st);
+    }
+    struct bootctl_scan sc;
+    assert_int_equal(bootctl_scan(&sc), BOOTCTL_OK);
+    assert_true(sc.hdr_valid);
+    assert_int_equal(sc.torn_slots, BOOTCTL_REC_COUNT);
+    assert_int_equal(sc.next_slot, BOOTCTL_REC_COUNT);
+    assert_false(sc.pending_valid || sc.rejected_valid || sc.dl_valid);
+    struct bootctl_dl_id id;
+    memset(&id, 0x99, sizeof id);
+    assert_int_equal(bootctl_dl_start(&id), BOOTCTL_OK);
+    assert_int_equal(bootctl_scan(&sc), BOOTCTL_OK);
+    assert_int_equal(sc.torn_slots, 0);
+    assert_int_equal(sc.next_slot, 1);
+    assert_true(sc.dl_valid);
+    for (uint32_t i = BOOTCTL_LOG_OFF + BOOTCTL_REC_SIZE; i < APPHDR_SIZE; i++) {
+        assert_int_equal(s2()[i], 0xFF);
+    }
+}
+
 static void test_header_write(void **state)
 {
     (void)state;
@@ -449,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup(test_installed_info_and_last_result, setup),
         cmocka_unit_test_setup(test_compaction_carries_live_records, setup),
         cmocka_unit_test_setup(test_compaction_refused_when_app_area_differs, setup),
+        cmocka_unit_test_setup(test_garbage_log_compacted_on_append, setup),
         cmocka_unit_test_setup(test_header_write, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
