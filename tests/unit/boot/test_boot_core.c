@@ -589,6 +589,23 @@ static void test_corrupt_app_rescued_by_staged_update(void **state)
     assert_boot_version(&out, 1, 3);
 }
 
+/* Neither header nor application left, but a verified image is staged and requested: install it
+ * (no installed version to compare with). */
+static void test_no_header_no_app_staged_update_installs(void **state)
+{
+    (void)state;
+    stage_and_request(8000, 1, 5, 0);
+    memset(&flash_sim_mem()[APPHDR_ADDR - FLASH_BASE_ADDR], 0xFF, BOOTCTL_HDR_AREA_SIZE);
+    memset(&flash_sim_mem()[APP_ADDR - FLASH_BASE_ADDR], 0xFF, APP_SIZE);
+    boot_cap_clear();
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&boot_test_hooks, &out), BOOT_ERR_NONE);
+    assert_boot_version(&out, 1, 5);
+    assert_int_equal(out.action, BOOT_ACTION_INSTALLED);
+    assert_true(boot_cap_has("boot: header not recovered: no application (22)"));
+    assert_quiet_boot(1, 5);
+}
+
 static void test_vector_checks(void **state)
 {
     (void)state;
@@ -629,6 +646,7 @@ int main(void)
         cmocka_unit_test_setup(test_blank_chip_has_no_app_and_writes_nothing, setup),
         cmocka_unit_test_setup(test_corrupt_app_not_started, setup),
         cmocka_unit_test_setup(test_corrupt_app_rescued_by_staged_update, setup),
+        cmocka_unit_test_setup(test_no_header_no_app_staged_update_installs, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
