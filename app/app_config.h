@@ -15,8 +15,13 @@
 #ifndef APP_SERVER_PORT
 #define APP_SERVER_PORT 8080
 #endif
-/* Protocol: APP_PROTO_HTTP (GET with Range, resumable) or APP_PROTO_RAW (tutorial's raw TCP). */
-#define APP_PROTO_RAW 1
+/*
+ * Protocol (values equal lib/ota's enum ota_proto): APP_PROTO_HTTP (GET with Range, resumable),
+ * APP_PROTO_RAW (the tutorial's raw TCP), APP_PROTO_RAW_RESUME (raw TCP with the offset extension
+ * of tools/otaserver).
+ */
+#define APP_PROTO_RAW 0
+#define APP_PROTO_RAW_RESUME 1
 #define APP_PROTO_HTTP 2
 #ifndef APP_SERVER_PROTO
 #define APP_SERVER_PROTO APP_PROTO_HTTP
@@ -66,6 +71,25 @@
 #ifndef APP_RECV_TIMEOUT_MS
 #define APP_RECV_TIMEOUT_MS 10000u
 #endif
+/* The whole update, retries included (208 KB at a slow link fits easily). */
+#ifndef APP_TOTAL_TIMEOUT_MS
+#define APP_TOTAL_TIMEOUT_MS 600000u
+#endif
+/* Consecutive connections without progress before the update is abandoned. */
+#ifndef APP_MAX_ATTEMPTS
+#define APP_MAX_ATTEMPTS 5u
+#endif
+/* Wait before the first retry; doubled after each failure up to the maximum. */
+#ifndef APP_BACKOFF_FIRST_MS
+#define APP_BACKOFF_FIRST_MS 1000u
+#endif
+#ifndef APP_BACKOFF_MAX_MS
+#define APP_BACKOFF_MAX_MS 30000u
+#endif
+/* 1: accept an image with the installed version (reinstall); 0: only newer versions. */
+#ifndef APP_ALLOW_EQUAL_VERSION
+#define APP_ALLOW_EQUAL_VERSION 0
+#endif
 
 /* ---- Local behaviour ---------------------------------------------------------------------- */
 /* Status LED toggle period. */
@@ -83,8 +107,9 @@
 
 /* ---- Checks ------------------------------------------------------------------------------- */
 _Static_assert(APP_SERVER_PORT > 0 && APP_SERVER_PORT <= 65535, "APP_SERVER_PORT 1..65535");
-_Static_assert(APP_SERVER_PROTO == APP_PROTO_RAW || APP_SERVER_PROTO == APP_PROTO_HTTP,
-               "APP_SERVER_PROTO must be APP_PROTO_RAW or APP_PROTO_HTTP");
+_Static_assert(APP_SERVER_PROTO == APP_PROTO_RAW || APP_SERVER_PROTO == APP_PROTO_RAW_RESUME ||
+                   APP_SERVER_PROTO == APP_PROTO_HTTP,
+               "APP_SERVER_PROTO must be APP_PROTO_RAW, APP_PROTO_RAW_RESUME or APP_PROTO_HTTP");
 _Static_assert(APP_USE_DHCP == 0 || APP_USE_DHCP == 1, "APP_USE_DHCP is 0 or 1");
 _Static_assert(sizeof(APP_SERVER_HOST) > 1 && sizeof(APP_SERVER_HOST) <= 64,
                "APP_SERVER_HOST: 1..63 characters");
@@ -96,6 +121,13 @@ _Static_assert(APP_DNS_TIMEOUT_MS >= 500u && APP_DNS_TIMEOUT_MS <= 60000u, "DNS 
 _Static_assert(APP_CONNECT_TIMEOUT_MS >= 500u && APP_CONNECT_TIMEOUT_MS <= 60000u,
                "connect timeout");
 _Static_assert(APP_RECV_TIMEOUT_MS >= 1000u && APP_RECV_TIMEOUT_MS <= 120000u, "receive timeout");
+_Static_assert(APP_TOTAL_TIMEOUT_MS >= APP_RECV_TIMEOUT_MS && APP_TOTAL_TIMEOUT_MS <= 3600000u,
+               "total timeout: at least one receive timeout, at most 1 h");
+_Static_assert(APP_MAX_ATTEMPTS >= 1u && APP_MAX_ATTEMPTS <= 255u, "attempts fit uint8_t");
+_Static_assert(APP_BACKOFF_FIRST_MS >= 100u && APP_BACKOFF_FIRST_MS <= APP_BACKOFF_MAX_MS,
+               "backoff: first <= max");
+_Static_assert(APP_BACKOFF_MAX_MS <= 300000u, "backoff at most 5 min");
+_Static_assert(APP_ALLOW_EQUAL_VERSION == 0 || APP_ALLOW_EQUAL_VERSION == 1, "0 or 1");
 _Static_assert(APP_LED_PERIOD_MS >= 10u && APP_LED_PERIOD_MS <= 5000u, "LED period");
 _Static_assert(APP_BUTTON_IRQ_PRIO <= 15u, "4 priority bits");
 _Static_assert(APP_BUTTON_DEBOUNCE_MS <= 1000u, "debounce at most 1 s");
