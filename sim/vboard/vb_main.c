@@ -547,7 +547,8 @@ static void usage(void)
             "              [--cut-power-at-ms MS | --cut-power-at-flash-op N]\n"
             "              [--cut-mode clean|torn|partial-erase]\n"
             "              [--stop-on TEXT] [--timeout-ms MS] [--max-resets N] [--summary]\n"
-            "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--trace-irq]\n");
+            "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--trace-irq]\n"
+            "              [--wrp-sectors MASK]\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -567,7 +568,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
     enum {
         O_FLASH = 256, O_FRESH, O_LOAD, O_MAP, O_DNS, O_PRESS_AT, O_PRESS_ON, O_HOLD, O_CUT_MS,
         O_CUT_OP, O_CUT_MODE, O_STOP_ON, O_TIMEOUT, O_MAX_RESETS, O_SUMMARY, O_UART_LOG, O_SEED,
-        O_VBAT, O_NO_PACE, O_TRACE_IRQ, O_HELP
+        O_VBAT, O_NO_PACE, O_TRACE_IRQ, O_WRP, O_HELP
     };
     static const struct option lo[] = {
         {"flash", required_argument, NULL, O_FLASH},
@@ -590,6 +591,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
         {"vbat", no_argument, NULL, O_VBAT},
         {"no-pace", no_argument, NULL, O_NO_PACE},
         {"trace-irq", no_argument, NULL, O_TRACE_IRQ},
+        {"wrp-sectors", required_argument, NULL, O_WRP},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -639,6 +641,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
         case O_MAX_RESETS:
         case O_SEED:
         case O_HOLD:
+        case O_WRP:
             if (parse_u64(optarg, &v) != 0 || v > 0x7FFFFFFFFFFFull) {
                 fprintf(stderr, "vboard: bad number \"%s\"\n", optarg);
                 return -1;
@@ -657,6 +660,8 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
                 o->timeout_ms = v;
             } else if (c == O_MAX_RESETS) {
                 o->max_resets = (int64_t)v;
+            } else if (c == O_WRP) {
+                o->wrp_sectors = (uint32_t)v & 0xFFu;
             } else if (c == O_HOLD) {
                 o->press_hold_ms = (uint32_t)v;
             } else {

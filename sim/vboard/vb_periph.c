@@ -604,6 +604,14 @@ static bool flash_op_start(struct vboard *vb, int op, uint32_t addr, uint32_t da
     return false;
 }
 
+void vb_flash_restore(struct vboard *vb)
+{
+    struct vb_flash *f = &vb->fl;
+    memcpy(f->mem + f->restore_off, f->restore_bytes, f->restore_len);
+    f->restore_pending = false;
+    vb_flush_code(vb, VB_FLASH_BASE + f->restore_off, f->restore_len);
+}
+
 bool vb_flash_store(struct vboard *vb, uint32_t addr, unsigned size, uint32_t value)
 {
     struct vb_flash *f = &vb->fl;
@@ -678,7 +686,8 @@ static void flash_reset(struct vboard *vb)
     f->acr = 0;
     f->sr = 0;
     f->cr = CR_LOCK;
-    f->optcr = 0x0FFFAAEDu; /* factory default (§2.1): nWRP all 1, RDP level 0, WDG_SW */
+    /* factory default (§2.1): nWRP all 1, RDP level 0, WDG_SW; --wrp-sectors clears nWRP bits */
+    f->optcr = 0x0FFFAAEDu & ~((vb->opt.wrp_sectors & 0xFFu) << 16);
     f->key_state = 0;
     f->key_lockout = false;
     f->optkey_state = 0;

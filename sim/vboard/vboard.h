@@ -107,6 +107,7 @@ struct vb_options {
     bool vbat;                  /* backup domain kept across power cuts/runs (FLASH.bkp) */
     bool no_pace;
     bool trace_irq;
+    uint32_t wrp_sectors;      /* option bytes: sectors write-protected (nWRP = 0) */
 };
 
 /* Flash controller state (stm32f446.md §2). */
@@ -127,6 +128,14 @@ struct vb_flash {
     uint64_t programs;       /* program operations completed */
     uint64_t erases[VB_FLASH_SECTORS];
     uint64_t mass_erases;
+    /* Unicorn 2.0.1 still performs the raw store after the write-protect hook returns true:
+     * the old bytes are put back before the next instruction runs. */
+    bool restore_pending;
+    uint32_t restore_off;
+    uint32_t restore_len;
+    uint8_t restore_bytes[8];
+    uint64_t last_store_icount;
+    uint32_t last_store_addr, last_store_size;
 };
 
 struct vb_gpio {
@@ -252,6 +261,7 @@ uint32_t vb_periph_read(struct vboard *vb, uint32_t addr, unsigned size);
 void vb_periph_write(struct vboard *vb, uint32_t addr, uint32_t value, uint32_t mask, unsigned size);
 uint32_t vb_sysmem_read(struct vboard *vb, uint32_t addr, unsigned size);
 bool vb_flash_store(struct vboard *vb, uint32_t addr, unsigned size, uint32_t value);
+void vb_flash_restore(struct vboard *vb);
 void vb_flash_complete(struct vboard *vb, bool cut);
 void vb_periph_events(struct vboard *vb);
 uint64_t vb_periph_next_event(struct vboard *vb);
