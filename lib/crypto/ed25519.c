@@ -638,9 +638,10 @@ static void ge_odd_multiples(ge_cached tbl[ED25519_TABLE_SIZE], const ge_ext *p,
 }
 
 /* Adds the (non-zero, sc_wnaf-encoded) digit times the table's point into acc, negated once more
- * if negate_table; keeps T when another addition follows. */
-static void ge_add_digit(ge_ext *acc, const ge_cached tbl[ED25519_TABLE_SIZE], uint8_t digit,
-                         unsigned negate_table, int t_needed_after)
+ * if negate_table; keeps T when another addition follows. Not inlined: two inlined copies would
+ * put two more 160-byte temporaries on the deepest stack path. */
+ED25519_NOINLINE static void ge_add_digit(ge_ext *acc, const ge_cached tbl[ED25519_TABLE_SIZE],
+                                          uint8_t digit, unsigned negate_table, int t_needed_after)
 {
     ge_partial t;
     unsigned neg = (digit & SC_NAF_NEG) ^ negate_table;
