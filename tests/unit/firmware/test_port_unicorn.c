@@ -31,6 +31,8 @@
 
 #define BOOT_ELF OTA_FW_DIR "/bootloader.elf"
 #define APP_ELF OTA_FW_DIR "/app.elf"
+#define SELFTEST_ELF OTA_FW_DIR "/port_selftest.elf" /* every port function linked */
+#define SYSMEM_PAGE 0x1FFF7000u                        /* OTP, unique ID, flash size */
 
 #define PERIPH_BASE 0x40000000u
 #define PERIPH_SIZE 0x00100000u
@@ -368,6 +370,7 @@ static int emu_setup_elf(void **state, const char *path)
     assert_int_equal(uc_mem_map(e->uc, FLASH_BASE_ADDR, FLASH_TOTAL_SIZE, UC_PROT_READ | UC_PROT_EXEC),
                      UC_ERR_OK);
     assert_int_equal(uc_mem_map(e->uc, SRAM_BASE_ADDR, SRAM_TOTAL_SIZE, UC_PROT_ALL), UC_ERR_OK);
+    assert_int_equal(uc_mem_map(e->uc, SYSMEM_PAGE, 0x1000, UC_PROT_READ), UC_ERR_OK);
     assert_int_equal(uc_mmio_map(e->uc, PERIPH_BASE, PERIPH_SIZE, periph_read, e->m, periph_write,
                                  e->m),
                      UC_ERR_OK);
@@ -396,6 +399,11 @@ static int emu_setup(void **state)
 static int emu_setup_app(void **state)
 {
     return emu_setup_elf(state, APP_ELF);
+}
+
+static int emu_setup_selftest(void **state)
+{
+    return emu_setup_elf(state, SELFTEST_ELF);
 }
 
 static int emu_teardown(void **state)
@@ -1127,10 +1135,107 @@ static void test_button_irq(void **state)
     assert_int_equal(last_write(e->m, 0x40013C14u), 1u << 13); /* cleared before return */
 }
 
+/* ---- the rest of the port, from port_selftest.elf -------------------------------------- */
+
+static void test_unique_id(void **state)
+{
+    struct emu *e = *state;
+    const uint8_t uid[12] = {0x31, 0x00, 0x4A, 0x00, 0x0E, 0x51, 0x37, 0x34,
+                             0x37, 0x38, 0x39, 0x30};
+    assert_int_equal(uc_mem_write(e->uc, 0x1FFF7A10u, uid, sizeof uid), UC_ERR_OK);
+    call(e, "sys_unique_id", SCRATCH, 0, 0, 0);
+    uint8_t got[12];
+    assert_int_equal(uc_mem_read(e->uc, SCRATCH, got, sizeof got), UC_ERR_OK);
+    assert_memory_equal(got, uid, sizeof uid);
+}
+
+static void test_small_helpers(void **state)
+{
+    struct emu *e = *state;
+    const uint32_t max_ms[8] = {500, 500, 500, 500, 1100, 2000, 2000, 2000}; /* sheet §2.9 */
+    for (uint32_t n = 0; n < 8u; n++) {
+        assert_int_equal(call(e, "flash_stm32_erase_max_ms", n, 0, 0, 0), max_ms[n]);
+    }
+    assert_int_equal(call(e, "iwdg_timeout_ms", 32000u, 0, 0, 0), 8192u); /* /64 x 4096 */
+    assert_int_equal(call(e, "iwdg_timeout_ms", 0, 0, 0, 0), 0);
+    *reg(e->m, 0x40023C14u) = 0x0FFFAAEDu; /* OPTCR factory value: WDG_SW = 1 */
+    assert_int_equal(call(e, "iwdg_started_by_hardware", 0, 0, 0, 0) & 0xFFu, 0);
+    *reg(e->m, 0x40023C14u) = 0x0FFFAACDu; /* WDG_SW = 0: hardware watchdog */
+    assert_int_equal(call(e, "iwdg_started_by_hardware", 0, 0, 0, 0) & 0xFFu, 1);
+
+    uint32_t name = call(e, "sys_reset_cause_name", SYS_RESET_IWDG, 0, 0, 0);
+    char buf[16] = {0};
+    assert_int_equal(uc_mem_read(e->uc, name, buf, sizeof buf - 1u), UC_ERR_OK);
+    assert_string_equal(buf, "watchdog");
+    name = call(e, "sys_reset_cause_name", 99, 0, 0, 0);
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(uc_mem_read(e->uc, name, buf, sizeof buf - 1u), UC_ERR_OK);
+    assert_string_equal(buf, "unknown");
+}
+
+/* RCC reset pulse: a write with the bit set followed by one with it clear, and the clock off. */
+static void assert_reset_pulse(struct model *m, uint32_t rstr, uint32_t enr, uint32_t bit)
+{
+    int set = find_write(m, 0, rstr, bit);
+    assert_true(set >= 0);
+    int cleared = -1;
+    for (uint32_t i = (uint32_t)set + 1u; i < m->log_len; i++) {
+        if (m->log[i].addr == rstr && (m->log[i].value & bit) == 0) {
+            cleared = (int)i;
+            break;
+        }
+    }
+    assert_true(cleared > set);
+    assert_int_equal(*reg(m, enr) & bit, 0);
+}
+
+static void test_deinit(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal(call(e, "board_uart_init", 45000000u, 0, 0, 0), 0);
+    assert_int_equal(call(e, "board_w5500_spi_init", 0, 0, 0, 0), 0);
+    assert_int_equal(call(e, "board_button_init", 8, 0, 0, 0), 0);
+    e->m->log_len = 0;
+    call(e, "board_deinit", 0, 0, 0, 0);
+    assert_reset_pulse(e->m, 0x40023820u, 0x40023840u, 1u << 17); /* USART2 */
+    assert_reset_pulse(e->m, 0x40023824u, 0x40023844u, 1u << 12); /* SPI1 */
+    assert_reset_pulse(e->m, 0x40023824u, 0x40023844u, 1u << 14); /* SYSCFG */
+    assert_reset_pulse(e->m, 0x40023810u, 0x40023830u, 1u << 0);  /* GPIOA */
+    assert_reset_pulse(e->m, 0x40023810u, 0x40023830u, 1u << 1);  /* GPIOB */
+    assert_reset_pulse(e->m, 0x40023810u, 0x40023830u, 1u << 2);  /* GPIOC */
+    assert_int_equal(last_write(e->m, 0x40013C00u), 0);           /* EXTI masked */
+    assert_int_equal(last_write(e->m, 0x40013C14u), 0x007FFFFFu); /* and cleared */
+
+    /* The UART is reset only after its last frame left (TC waited for). */
+    e->m->usart_stuck = true;
+    assert_int_equal((int)call(e, "usart2_flush", 0, 0, 0, 0), 0); /* clock off: nothing to wait */
+    *reg(e->m, 0x40023840u) |= 1u << 17;
+    assert_int_equal((int)call(e, "usart2_flush", 0, 0, 0, 0), USART_ERR_TIMEOUT);
+}
+
+static void test_systick_stop(void **state)
+{
+    struct emu *e = *state;
+    assert_int_equal(call(e, "systick_start", 180000000u, 0, 0, 0), SYSTICK_OK);
+    call(e, "systick_stop", 0, 0, 0, 0);
+    assert_int_equal(*reg(e->m, A_SYST_CSR), 0);
+    assert_int_equal(*reg(e->m, 0xE000E014u), 0);
+    assert_int_equal(last_write(e->m, 0xE000ED04u), 1u << 25); /* PENDSTCLR */
+    /* systick_advance adds to the count the tick keeps. */
+    uint32_t count;
+    uint32_t size;
+    assert_int_equal(fw_elf_symbol(&e->elf, "systick_count", &count, &size), FWCHECK_OK);
+    uint32_t before = call(e, "systick_ms", 0, 0, 0, 0);
+    call(e, "systick_advance", 25, 0, 0, 0);
+    assert_int_equal(call(e, "systick_ms", 0, 0, 0, 0), before + 25u);
+    assert_int_equal(mem32(e, count), before + 25u);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, emu_setup, emu_teardown)
 #define A(fn) cmocka_unit_test_setup_teardown(fn, emu_setup_app, emu_teardown)
+#define S(fn) cmocka_unit_test_setup_teardown(fn, emu_setup_selftest, emu_teardown)
     const struct CMUnitTest tests[] = {
         T(test_clock_hse_180),       T(test_clock_no_hse),        T(test_clock_pll_fails),
         T(test_clock_overdrive_fails), T(test_clock_latency_fails), T(test_clock_switch_fails),
@@ -1140,9 +1245,11 @@ int main(void)
         T(test_jump_refused),        T(test_reset),               T(test_reset_cause),
         T(test_usart_brr),           A(test_iwdg),                A(test_systick),
         A(test_exti),                A(test_spi),                 A(test_board_pins),
-        A(test_button_irq),          A(test_usart_write),
+        A(test_button_irq),          A(test_usart_write),         S(test_unique_id),
+        S(test_small_helpers),       S(test_deinit),              S(test_systick_stop),
     };
 #undef T
 #undef A
+#undef S
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
