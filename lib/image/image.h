@@ -109,27 +109,31 @@ void image_header_parse(const uint8_t raw[IMAGE_HEADER_SIZE], struct image_heade
 /* Encode a header into 32 raw bytes (pad fields zero). */
 void image_header_encode(const struct image_header *hdr, uint8_t raw[IMAGE_HEADER_SIZE]);
 
-/* Header checks only (magic, sizes against slot_size, flags): usable on the first bytes of a
- * download before anything is erased. */
+/* Header checks only (magic, ih_hdr_size, flags, empty payload, header + payload + TLV info
+ * against slot_size, header + protected area against APP_DESC_SIZE): usable on the first 32 bytes
+ * of a download before anything is erased. */
 int image_header_check(const struct image_header *hdr, uint32_t slot_size);
 
-/* Read and check the header and both TLV info headers, walk every TLV once for consistency. */
+/* Read and check the header and both TLV info headers against rd->size (the slot), walk every TLV
+ * once (lengths, duplicates, descriptor size). *info is written only on IMAGE_OK. */
 int image_parse(const struct image_reader *rd, struct image_info *info);
 
 /* Bounds-checked TLV iterator (MCUboot's bootutil_tlv_iter). */
 struct image_tlv_iter {
     const struct image_reader *rd;
     uint32_t off;      /* next TLV header */
-    uint32_t prot_end; /* end of the protected area */
+    uint32_t prot_end; /* end of the protected area (the unprotected info header's offset) */
     uint32_t end;      /* end of the TLV areas */
     uint16_t type;     /* filter, or IMAGE_TLV_ANY */
     bool prot_only;
 };
+/* Start a walk over the TLVs of a parsed image: of one type or IMAGE_TLV_ANY, in both areas or
+ * only the protected one. IMAGE_ERR_ARG if info does not describe a layout inside rd. */
 int image_tlv_iter_begin(struct image_tlv_iter *it, const struct image_reader *rd,
                          const struct image_info *info, uint16_t type, bool prot_only);
 /* 0: found one (*off = value offset); 1: no more; negative: error. */
 int image_tlv_iter_next(struct image_tlv_iter *it, uint32_t *off, uint16_t *len, uint16_t *type);
-/* True if the TLV at value offset off lies in the protected area. */
+/* True if the TLV whose value starts at off (as returned by next()) lies in the protected area. */
 bool image_tlv_iter_is_prot(const struct image_tlv_iter *it, uint32_t off);
 
 /* The one TLV of a type in either area: 0 found (*off = value offset, *len), 1 none,
@@ -140,16 +144,16 @@ int image_tlv_find(const struct image_reader *rd, const struct image_info *info,
 /* SHA-256 over header (ih_hdr_size bytes) + payload + protected TLV area. */
 int image_hash(const struct image_reader *rd, const struct image_info *info, uint8_t out[32]);
 
-/* Full validation: hash TLV present and matching; KEYHASH (or PUBKEY) matching pubkey; Ed25519
- * signature of the digest valid. pubkey is the raw 32-byte Ed25519 key. Optionally returns the
- * digest. */
+/* Full validation of a parsed image: SHA256 TLV present and matching; ED25519 TLV present;
+ * KEYHASH and/or PUBKEY present and matching pubkey (raw 32-byte Ed25519 key); signature of the
+ * digest valid. On IMAGE_OK, digest_out (may be NULL) receives the image's SHA-256. */
 int image_verify(const struct image_reader *rd, const struct image_info *info,
                  const uint8_t pubkey[32], uint8_t digest_out[32]);
 
 /* KEYHASH of a raw Ed25519 key: SHA-256 of its 44-byte DER SubjectPublicKeyInfo. */
 void image_keyhash(const uint8_t pubkey[32], uint8_t out[32]);
 
-/* Compare major.minor.revision, then build: <0, 0, >0. */
+/* Compare major.minor.revision, then build: -1, 0, 1. */
 int image_version_cmp(const struct image_version *a, const struct image_version *b);
 /* The tutorial's 32-bit version word: major << 24 | minor << 16 | revision. */
 uint32_t image_version_word(const struct image_version *v);
