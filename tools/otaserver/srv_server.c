@@ -803,7 +803,10 @@ int srv_run(const struct srv_config *cfg)
     struct srv_config local = *cfg;
     local.max_clients = raise_nofile(cfg->max_clients);
     s_cfg = &local;
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+    /* A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches the
+     * signalfd: restore the defaults (they are blocked below, so they cannot kill us). */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || signal(SIGINT, SIG_DFL) == SIG_ERR ||
+        signal(SIGTERM, SIG_DFL) == SIG_ERR) {
         srv_image_close(&s_img);
         return SRV_ERR_SYSTEM;
     }
