@@ -946,6 +946,10 @@ static int cmd_verify(int argc, char **argv)
         printf("%s: %" PRIu32 " bytes after the TLV area are not part of the image\n", path,
                len - info.tlv_end);
     }
+    if (fflush(stdout) != 0) {
+        err("cannot write to stdout");
+        goto done;
+    }
     rc = EXIT_SUCCESS;
 done:
     free(img);

@@ -124,6 +124,26 @@ class TopLevel(Base):
         self.assertIn("otapack sign", err)
 
 
+class StdoutFull(Base):
+    """Output that cannot be written is an error, not a silent success."""
+
+    def run_full(self, *args):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([OTAPACK, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+        return p.returncode, p.stderr.decode()
+
+    def test_stdout_full(self):
+        k = vec("test-ed25519.pem")
+        for args in (["getpub", "-k", k], ["getpub", "-k", k, "--c"],
+                     ["verify", "-k", k, vec("ed25519-hdr32.img")],
+                     ["info", vec("ed25519-hdr32.img")],
+                     ["info", "--json", vec("ed25519-hdr32.img")]):
+            with self.subTest(args=args):
+                rc, err = self.run_full(*args)
+                self.assertEqual(rc, 1, err)
+                self.assertIn("cannot write to stdout", err)
+
+
 class Keygen(Base):
     def test_keygen_makes_a_usable_private_key(self):
         key = self.path("k.pem")
