@@ -131,6 +131,7 @@
 #define UDP_HDR_LEN 8
 #define MSS_PEER 1460u
 #define NEVER UINT64_MAX
+#define CUT_OFF (-2)
 #define MAX_MAPS 32
 #define MAX_EXPOSE 8
 #define BROADCAST_IP 0xFFFFFFFFu
@@ -212,6 +213,8 @@ struct w5500_model {
     uint32_t buf_size;
     uint32_t rate_bps;   /* rate-limit fault, 0 = off */
     uint32_t trunc_count; /* UDP truncation fault */
+    uint32_t cut_left;    /* reset-after fault: bytes still let through */
+    int cut_sn;           /* reset-after fault: socket (-1 any), or CUT_OFF */
     uint16_t trunc_max;
     uint16_t addr;
     uint8_t hdr[3];
@@ -1062,9 +1065,7 @@ static void sock_command(struct w5500_model *m, unsigned n, uint8_t cmd)
         }
         break;
     case CMD_RECV:
-        if (s->sr != SOCK_CLOSED) {
-            cmd_recv(m, n);
-        }
+        cmd_recv(m, n); /* also in CLOSED: data left after a reset can be drained */
         break;
     default:
         break; /* unknown command: accepted, no effect */
@@ -1152,11 +1153,24 @@ static void tcp_receive(struct w5500_model *m, unsigned n)
         if (chunk > allow) {
             chunk = allow;
         }
+        bool cut = (m->cut_sn == -1 || m->cut_sn == (int)n);
+        if (cut && m->cut_left == 0) {
+            m->cut_sn = CUT_OFF;
+            sock_flag(m, n, SIR_DISCON); /* the peer resets the connection here */
+            sock_close_now(m, n, true);
+            return;
+        }
+        if (cut && chunk > m->cut_left) {
+            chunk = m->cut_left;
+        }
         if (chunk == 0) {
             return; /* buffer full or rate limited: the data waits in the host socket */
         }
         ssize_t r = recv(s->fd, &m->rx_mem[base + off], chunk, MSG_DONTWAIT);
         if (r > 0) {
+            if (cut) {
+                m->cut_left -= (uint32_t)r;
+            }
             tokens_take(m, false, (uint32_t)r);
             s->rx_wr = (uint16_t)(s->rx_wr + (uint32_t)r);
             sock_flag(m, n, SIR_RECV);
@@ -1697,6 +1711,7 @@ struct w5500_model *w5500_model_new(const struct w5500_model_config *cfg)
     }
     chip_reset(m);
     m->link_cfg = cfg->link_up;
+    m->cut_sn = CUT_OFF;
     m->dhcp.server_ip = cfg->dhcp_server_ip;
     m->dhcp.pool_first = cfg->dhcp_pool_first;
     m->dhcp.lease_s = cfg->dhcp_lease_s;
@@ -1838,6 +1853,21 @@ int w5500_model_fault_tcp_reset(struct w5500_model *m, int sn)
         intn_update(m);
     }
     return W5500_MODEL_OK;
+}
+
+int w5500_model_fault_tcp_reset_after(struct w5500_model *m, int sn, uint32_t rx_bytes)
+{
+    if (sn < -1 || sn >= NUM_SOCKETS) {
+        return W5500_MODEL_EARG;
+    }
+    m->cut_sn = sn;
+    m->cut_left = rx_bytes;
+    return W5500_MODEL_OK;
+}
+
+void w5500_model_fault_tcp_reset_off(struct w5500_model *m)
+{
+    m->cut_sn = CUT_OFF;
 }
 
 void w5500_model_fault_stall(struct w5500_model *m, bool on)

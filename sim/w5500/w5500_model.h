@@ -108,6 +108,12 @@ void w5500_model_set_link(struct w5500_model *m, bool up);
 /* Peer resets the TCP connection on socket sn (0..7; -1 = every socket): Sn_SR -> CLOSED and the
  * host side sees a reset. W5500_MODEL_OK, or W5500_MODEL_EARG if sn is out of range. */
 int w5500_model_fault_tcp_reset(struct w5500_model *m, int sn);
+/* Once rx_bytes more bytes of TCP data have reached socket sn (-1: whichever socket receives), the
+ * peer resets that connection (as fault_tcp_reset), so a download can be cut at an exact offset.
+ * One such fault at a time; W5500_MODEL_OK, or W5500_MODEL_EARG if sn is out of range. */
+int w5500_model_fault_tcp_reset_after(struct w5500_model *m, int sn, uint32_t rx_bytes);
+/* Cancels a pending fault_tcp_reset_after. */
+void w5500_model_fault_tcp_reset_off(struct w5500_model *m);
 /* Stall: the LAN delivers nothing in either direction (host data stays queued, TX data is not
  * acknowledged; TCP retransmission then times out per RTR/RCR). */
 void w5500_model_fault_stall(struct w5500_model *m, bool on);

@@ -200,6 +200,7 @@ static void test_tcp_data_then_reset(void **state)
     assert_int_equal(total, sizeof(img));
     assert_int_equal(t_fnv(got, total), t_fnv(img, sizeof(img)));
     assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_CLOSED);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 0); /* RECV works in CLOSED too */
     assert_int_equal(t_rd8(T_SREG(0), RS_IR) & I_DISCON, I_DISCON);
     assert_int_equal(close(lfd), 0);
 }
@@ -661,6 +662,47 @@ static void test_fault_tcp_reset(void **state)
     assert_int_equal(close(lfd), 0);
 }
 
+static void test_fault_reset_after_bytes(void **state)
+{
+    (void)state;
+    assert_int_equal(w5500_model_fault_tcp_reset_after(tm, 8, 1), W5500_MODEL_EARG);
+    assert_int_equal(w5500_model_fault_tcp_reset_after(tm, -2, 1), W5500_MODEL_EARG);
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    assert_int_equal(w5500_model_fault_tcp_reset_after(tm, 0, 3000), W5500_MODEL_OK);
+    static uint8_t img[5000];
+    static uint8_t got[5000];
+    t_pattern(img, sizeof(img), 10);
+    h_write_all(cfd, img, sizeof(img));
+    size_t total = 0;
+    for (int i = 0; i < 100; i++) {
+        t_advance(100);
+        uint16_t rsr = t_rd16(T_SREG(0), RS_RX_RSR);
+        assert_true(total + rsr <= 3000);
+        if (rsr != 0) {
+            t_recv(0, got + total, rsr);
+            total += rsr;
+        }
+    }
+    assert_int_equal(total, 3000);
+    assert_memory_equal(got, img, 3000);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_CLOSED);
+    assert_int_equal(t_rd8(T_SREG(0), RS_IR) & I_DISCON, I_DISCON);
+    assert_int_equal(h_read_status(cfd), -1);
+    assert_int_equal(close(cfd), 0);
+    /* One-shot: the next connection runs undisturbed; reset_off cancels a pending one. */
+    cfd = connect_client_map(1, lfd, hp, false);
+    assert_int_equal(w5500_model_fault_tcp_reset_after(tm, -1, 10), W5500_MODEL_OK);
+    w5500_model_fault_tcp_reset_off(tm);
+    h_write_all(cfd, img, 100);
+    t_advance(100);
+    assert_int_equal(t_rd16(T_SREG(1), RS_RX_RSR), 100);
+    assert_int_equal(t_rd8(T_SREG(1), RS_SR), S_ESTABLISHED);
+    assert_int_equal(close(cfd), 0);
+    assert_int_equal(close(lfd), 0);
+}
+
 static void test_fault_stall(void **state)
 {
     (void)state;
@@ -942,6 +984,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp_unreachable_and_conflict_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_tcp_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_reset_after_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_udp_truncate, setup, teardown),
