@@ -153,6 +153,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             case 5:
                 w5500_model_fault_dns(m, (enum w5500_model_dns_fault)(op % 5u), 1);
                 break;
+            case 6:
+                if (w5500_model_fault_tcp_reset_after(m, -1, op) != W5500_MODEL_OK) {
+                    __builtin_trap(); /* -1 is always a valid socket selector */
+                }
+                break;
             default:
                 (void)w5500_model_intn(m);
                 break;
