@@ -106,6 +106,22 @@ static inline void ota_put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* Decimal digits of v into out (no sign, NUL-terminated); returns the number of digits. */
+static inline size_t ota_u32_to_dec(char out[11], uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = tmp[n - 1 - i];
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* Constant-time comparison for digests and signatures; 0 when equal. */
 static inline int ota_memcmp_ct(const void *a, const void *b, size_t len)
 {

@@ -235,18 +235,6 @@ static void client_begin_connect(struct ota_client *c)
     client_enter(c, OTA_ST_CONNECT);
 }
 
-static void client_u32(char *out, uint32_t v)
-{
-    char tmp[11];
-    size_t i = sizeof(tmp) - 1;
-    tmp[i] = '\0';
-    do {
-        tmp[--i] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    strcpy(out, &tmp[i]);
-}
-
 static int client_build_request(struct ota_client *c)
 {
     uint32_t from = ota_stage_pos(&c->stage);
@@ -261,15 +249,18 @@ static int client_build_request(struct ota_client *c)
         c->req_from = from;
     } else if (c->cfg.proto == OTA_PROTO_RAW_RESUME) {
         /* Always the offset form, even at 0: the answer names the image (its entity tag). */
-        strcpy(c->req, "GET firmware ");
-        client_u32(c->req + strlen(c->req), from);
-        strcat(c->req, "\r\n");
-        c->req_len = (uint16_t)strlen(c->req);
+        static const char get[] = "GET firmware ";
+        memcpy(c->req, get, sizeof(get) - 1);
+        size_t n = sizeof(get) - 1;
+        n += ota_u32_to_dec(c->req + n, from);
+        memcpy(c->req + n, "\r\n", 3);
+        c->req_len = (uint16_t)(n + 2);
         c->req_from = from;
     } else {
         /* The tutorial's request; a resume re-receives from 0 and skips what is in flash. */
-        strcpy(c->req, "GET firmware\r\n");
-        c->req_len = (uint16_t)strlen(c->req);
+        static const char get[] = "GET firmware\r\n";
+        memcpy(c->req, get, sizeof(get));
+        c->req_len = (uint16_t)(sizeof(get) - 1);
         c->req_from = 0;
     }
     c->stream = c->req_from;

@@ -28,14 +28,9 @@ static void out_str(struct http_out *o, const char *s)
 
 static void out_u32(struct http_out *o, uint32_t v)
 {
-    char tmp[11];
-    size_t i = sizeof(tmp) - 1;
-    tmp[i] = '\0';
-    do {
-        tmp[--i] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    out_str(o, &tmp[i]);
+    char dec[11];
+    (void)ota_u32_to_dec(dec, v);
+    out_str(o, dec);
 }
 
 /* Refuse characters that would let a configured string inject header lines. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "boot_core.h"
+#include "boot_hooks_quiet.h"
 #include "device_sim.h"
 #include "flash_layout.h"
 #include "flash_sim.h"
@@ -27,18 +28,6 @@ static struct device_sim dev;
 static uint8_t img_v2[200 * 1024];
 static size_t img_v2_len;
 
-static void hook_log(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
-
-static void hook_kick(void *ctx)
-{
-    (void)ctx;
-}
-
-static const struct boot_hooks hooks = {NULL, hook_log, hook_kick, NULL};
 
 static void up(struct script *srv, bool dhcp)
 {
@@ -63,7 +52,7 @@ static void assert_v2_installed(void)
 {
     assert_memory_equal(flash_sim_mem() + (STAGING_ADDR - FLASH_BASE_ADDR), img_v2, img_v2_len);
     struct boot_outcome out;
-    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(boot_run(&boot_hooks_quiet, &out), BOOT_ERR_NONE);
     assert_int_equal(out.action, BOOT_ACTION_INSTALLED);
     assert_int_equal(out.version.iv_major, 2);
 }

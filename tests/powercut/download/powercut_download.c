@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "boot_core.h"
+#include "boot_hooks_quiet.h"
 #include "bootctl.h"
 #include "flash_layout.h"
 #include "flash_sim.h"
@@ -154,18 +155,6 @@ static size_t img_v1_len;
 static size_t img_v2_len;
 static uint8_t factory[FLASH_TOTAL_SIZE];
 
-static void hook_log(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
-
-static void hook_kick(void *ctx)
-{
-    (void)ctx;
-}
-
-static const struct boot_hooks hooks = {NULL, hook_log, hook_kick, NULL};
 
 /* The application's update: RAM state starts from nothing, as after any reset. */
 static int app_update(void)
@@ -200,7 +189,7 @@ static int app_update(void)
 static int boot(void)
 {
     struct boot_outcome out;
-    if (boot_run(&hooks, &out) != BOOT_ERR_NONE || out.jump_addr != APP_ADDR) {
+    if (boot_run(&boot_hooks_quiet, &out) != BOOT_ERR_NONE || out.jump_addr != APP_ADDR) {
         return 0;
     }
     return out.version.iv_major;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "boot_core.h"
+#include "boot_hooks_quiet.h"
 #include "bootctl.h"
 #include "flash_layout.h"
 #include "flash_sim.h"
@@ -35,18 +36,6 @@
 
 const uint8_t boot_pubkey[32] = TESTIMG_KEY_A_PUB;
 
-static void hook_log(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
-
-static void hook_kick(void *ctx)
-{
-    (void)ctx;
-}
-
-static const struct boot_hooks hooks = {NULL, hook_log, hook_kick, NULL};
 
 /* ---- device side ---------------------------------------------------------------------------- */
 
@@ -130,7 +119,7 @@ static void assert_installs_v2(void)
     assert_int_equal(bootctl_scan(&scan), 0);
     assert_true(scan.pending_valid);
     struct boot_outcome out;
-    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(boot_run(&boot_hooks_quiet, &out), BOOT_ERR_NONE);
     assert_int_equal(out.action, BOOT_ACTION_INSTALLED);
     assert_int_equal(out.jump_addr, APP_ADDR);
     assert_int_equal(out.version.iv_major, 2);
@@ -382,7 +371,7 @@ static void test_wrong_signature_never_marked(void **state)
     assert_false(scan.pending_valid);
     /* The bootloader keeps version 1. */
     struct boot_outcome out;
-    assert_int_equal(boot_run(&hooks, &out), BOOT_ERR_NONE);
+    assert_int_equal(boot_run(&boot_hooks_quiet, &out), BOOT_ERR_NONE);
     assert_int_equal(out.action, BOOT_ACTION_NONE);
     assert_int_equal(out.version.iv_major, 1);
 }
