@@ -664,24 +664,25 @@ static bool hook_wprot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
         }
         struct vb_flash *f = &vb->fl;
         uint32_t off = a - VB_FLASH_BASE;
+        /* One store instruction may reach this hook twice (an unaligned access split in bytes):
+         * it is one bus write. */
+        bool repeat = f->last_store_icount == vb->icount && a >= f->last_store_addr &&
+                      a < f->last_store_addr + f->last_store_size;
+        if (!repeat) {
+            f->last_store_icount = vb->icount;
+            f->last_store_addr = a;
+            f->last_store_size = (uint32_t)size;
+            if (!vb->halting) {
+                (void)vb_flash_store(vb, a, (unsigned)size, (uint32_t)value);
+                vb_reschedule(vb);
+            }
+        }
+        /* Snapshot after the model ran (a power cut may have changed the array already). */
         if (size > 0 && size <= 8 && off + (uint32_t)size <= VB_FLASH_SIZE && !f->restore_pending) {
             f->restore_pending = true;
             f->restore_off = off;
             f->restore_len = (uint32_t)size;
             memcpy(f->restore_bytes, f->mem + off, (size_t)size);
-        }
-        /* One store instruction may reach this hook twice (an unaligned access split in bytes):
-         * it is one bus write. */
-        if (f->last_store_icount == vb->icount && a >= f->last_store_addr &&
-            a < f->last_store_addr + f->last_store_size) {
-            return true;
-        }
-        f->last_store_icount = vb->icount;
-        f->last_store_addr = a;
-        f->last_store_size = (uint32_t)size;
-        if (!vb->halting) {
-            (void)vb_flash_store(vb, a, (unsigned)size, (uint32_t)value);
-            vb_reschedule(vb);
         }
         return true;
     }

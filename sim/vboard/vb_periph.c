@@ -1205,8 +1205,7 @@ void vb_periph_write(struct vboard *vb, uint32_t a, uint32_t v, uint32_t mask, u
         uint32_t key = v & mask & 0xFFFFu;
         if (key == 0xCCCCu) {
             if (!vb->iwdg_running) {
-                vb_log(vb, "IWDG started: timeout %llu us",
-                       (unsigned long long)(iwdg_timeout_ps(vb) / PS_PER_US));
+                vb_log(vb, "IWDG started");
             }
             vb->iwdg_running = true;
             vb->iwdg_expire_ps = vb->now_ps + iwdg_timeout_ps(vb);
@@ -1546,7 +1545,8 @@ void vb_periph_events(struct vboard *vb)
         vb_flash_complete(vb, false);
     }
     if (vb->iwdg_running && now >= vb->iwdg_expire_ps) {
-        vb_log(vb, "IWDG expired");
+        vb_log(vb, "IWDG expired (PR %u, RLR %u: timeout %llu us)", vb->iwdg_pr, vb->iwdg_rlr,
+               (unsigned long long)(iwdg_timeout_ps(vb) / PS_PER_US));
         vb_request_reset(vb, VB_RESET_IWDG);
         return;
     }

@@ -17,3 +17,79 @@ vbt_case(flash
            --expect "wrong key sequence"
     ARGS --flash ${F}/flash.flash --fresh --load ${F}/t_flash.elf --stop-on "ALL PASS"
          --timeout-ms 5000 --wrp-sectors 0x80 --summary)
+# GPIO/LED, EXTI from the button, USART RX/TX interrupt, backup registers, software and IWDG
+# resets with their RCC_CSR flags.
+vbt_case(periph
+    CHECKS --stdin "hi" --expect "^ALL PASS" --reject "FAIL"
+           --expect "LED PA0 on" --expect "LED PA0 off"
+           --expect "button PC13 pressed" --expect "button PC13 released"
+           --expect "IWDG expired \\(PR 0, RLR 255: timeout 32000 us\\)"
+           --expect "resets: 2 \\(software 1, iwdg 1, power cut 0\\)"
+           --expect "LED PA0 changes: 4"
+    ARGS --flash ${F}/periph.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
+         --press-button-at 5 --timeout-ms 2000 --summary)
+# Without the button press the program never gets its interrupt: the run must time out (exit 1).
+vbt_case(periph_no_button
+    CHECKS --exit 1 --expect "timeout: 300 ms of virtual time" --reject "^ALL PASS"
+    ARGS --flash ${F}/periph2.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
+         --timeout-ms 300)
+# --max-resets: the periph program resets twice; allowing one stops the run (exit 4).
+vbt_case(max_resets
+    CHECKS --stdin "hi" --exit 4 --expect "more than 1 resets" --reject "^ALL PASS"
+    ARGS --flash ${F}/periph3.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
+         --press-button-at 5 --max-resets 1)
+# An unmodelled address stops the run with address, size and the exact PC (exit 2).
+vbt_case(unmodelled
+    CHECKS --exit 2 --expect "unmodelled 4-byte read at address 0x40005400"
+           --same "BADPC=(0x[0-9a-f]+)" "unmodelled .* pc (0x[0-9a-f]+)"
+           --reject "went on"
+    ARGS --flash ${F}/unmod.flash --fresh --load ${F}/t_unmodelled.elf --stop-on "ALL PASS")
+# BKPT ends the run (exit 3): the test programs use it to report a failed check. Without stdin
+# input the USART RX check of the periph program fails.
+vbt_case(bkpt_fails_run
+    CHECKS --exit 3 --expect "FAIL USART2 RX from stdin" --expect "BKPT #2 at pc"
+           --reject "^ALL PASS"
+    ARGS --flash ${F}/bkpt.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
+         --press-button-at 5)
+# Power cuts at a flash operation: clean (op not done), torn (a mix of old and new bits), partial
+# erase (arbitrary sector content); by time during an erase. RAM and backup registers are lost
+# and the board starts with power-on reset flags.
+set(PC_BOOT2 "BOOT csr=0x0e000000 bkp0=0x00000000")
+vbt_case(powercut_clean
+    CHECKS --expect "power cut at flash op 3 \\(program 0x0800c008 <- 0x00000000\\), mode clean"
+           --expect "${PC_BOOT2} w0=0x11111111 w1=0x22222222 w2=0xffffffff w3=0xffffffff"
+           --expect "resets: 1 \\(software 0, iwdg 0, power cut 1\\)"
+    ARGS --flash ${F}/pc1.flash --fresh --load ${F}/t_powercut.elf --stop-on "SECOND BOOT"
+         --cut-power-at-flash-op 3 --cut-mode clean --summary)
+vbt_case(powercut_torn
+    CHECKS --expect "mode torn"
+           --expect "${PC_BOOT2} w0=0x11111111 w1=0x22222222 w2=0x(?!ffffffff|00000000)[0-9a-f]{8} w3=0xffffffff"
+    ARGS --flash ${F}/pc2.flash --fresh --load ${F}/t_powercut.elf --stop-on "SECOND BOOT"
+         --cut-power-at-flash-op 3 --cut-mode torn)
+vbt_case(powercut_partial_erase
+    CHECKS --expect "power cut at flash op 5 \\(erase sector 3\\), mode partial-erase"
+           --reject "w0=0x11111111 w1=0x22222222 w2=0x00000000 w3=0x44444444\nSECOND"
+           --reject "w0=0xffffffff w1=0xffffffff w2=0xffffffff w3=0xffffffff\nSECOND"
+           --expect "SECOND BOOT"
+    ARGS --flash ${F}/pc3.flash --fresh --load ${F}/t_powercut.elf --stop-on "SECOND BOOT"
+         --cut-power-at-flash-op 5 --cut-mode partial-erase)
+vbt_case(powercut_time_clean
+    CHECKS --expect "power cut at 100 ms during a flash operation, mode clean"
+           --expect "${PC_BOOT2} w0=0x11111111 w1=0x22222222 w2=0x00000000 w3=0x44444444"
+    ARGS --flash ${F}/pc4.flash --fresh --load ${F}/t_powercut.elf --stop-on "SECOND BOOT"
+         --cut-power-at-ms 100)
+# Without a cut the program erases sector 3 and never boots twice.
+vbt_case(powercut_none
+    CHECKS --exit 1 --expect "ERASED" --reject "^SECOND BOOT"
+    ARGS --flash ${F}/pc5.flash --fresh --load ${F}/t_powercut.elf --stop-on "SECOND BOOT"
+         --timeout-ms 400)
+# The flash file persists across runs: a run without --fresh sees what the previous run wrote.
+vbt_case(persist_write
+    CHECKS --exit 1 --expect "PROGRAMMED" --reject "ERASED"
+    ARGS --flash ${F}/persist.flash --fresh --load ${F}/t_powercut.elf --stop-on "SECOND BOOT"
+         --timeout-ms 1)
+vbt_case(persist_read
+    CHECKS --expect "^BOOT .* w0=0x11111111 w1=0x22222222 w2=0x00000000 w3=0x44444444"
+    ARGS --flash ${F}/persist.flash --stop-on "SECOND BOOT")
+set_tests_properties(vboard_persist_write PROPERTIES FIXTURES_SETUP vboard_persist)
+set_tests_properties(vboard_persist_read PROPERTIES FIXTURES_REQUIRED vboard_persist)

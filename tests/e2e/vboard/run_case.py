@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run vboard once and check its exit status and output (stdout + stderr).
 
-usage: run_case.py VBOARD [--exit N] [--expect RE]... [--reject RE]... [--same RE1 RE2]...
+usage: run_case.py VBOARD [--exit N] [--stdin TEXT] [--expect RE]... [--reject RE]... [--same RE1 RE2]...
                    [--hex-file FILE OFFSET WORDHEX]... [--pre-run ARGS]... -- vboard args
 --same RE1 RE2: the first group of RE1 and of RE2 must both match and be equal.
 --hex-file: after the run, the 32-bit little-endian word at OFFSET of FILE must equal WORDHEX
@@ -18,6 +18,7 @@ def main(argv):
     i = 1
     want_exit = 0
     expect, reject, same, hexchk = [], [], [], []
+    stdin_data = b''
     while i < len(argv) and argv[i] != '--':
         a = argv[i]
         if a == '--exit':
@@ -28,12 +29,14 @@ def main(argv):
             reject.append(argv[i + 1]); i += 2
         elif a == '--same':
             same.append((argv[i + 1], argv[i + 2])); i += 3
+        elif a == '--stdin':
+            stdin_data = argv[i + 1].encode(); i += 2
         elif a == '--hex-file':
             hexchk.append((argv[i + 1], int(argv[i + 2], 0), argv[i + 3])); i += 4
         else:
             print('run_case: unknown option', a); return 2
     args = argv[i + 1:]
-    p = subprocess.run([vboard] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    p = subprocess.run([vboard] + args, input=stdin_data, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=240)
     out = p.stdout.decode('utf-8', 'replace')
     sys.stdout.write(out)

@@ -156,3 +156,13 @@ void t_done(void)
     t_puts("\n");
     __asm volatile("bkpt #2");
 }
+
+void t_assert_clean(void)
+{
+    if (t_failures != 0) {
+        t_puts("TESTS FAILED ");
+        t_putdec(t_failures);
+        t_puts("\n");
+        __asm volatile("bkpt #2");
+    }
+}

@@ -22,6 +22,8 @@ void t_check(const char *name, uint32_t got, uint32_t want);
 void t_check_true(const char *name, int cond);
 /* Prints "ALL PASS <n>" if every check passed, else "TESTS FAILED" and stops with BKPT. */
 void t_done(void);
+/* Before a reset (which clears the counters): stop with BKPT if a check failed. */
+void t_assert_clean(void);
 extern volatile uint32_t t_failures;
 extern volatile uint32_t t_checks;
 

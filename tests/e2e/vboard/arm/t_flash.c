@@ -211,6 +211,7 @@ int main(void)
     t_dsb();
     t_check("correct keys after a wrong one: still locked", REG(F_CR) >> 31, 1u);
     t_check_true("and they fault again", hf_count >= 2);
+    t_assert_clean();
     phase = 0x51u;
     phase_check = ~0x51u;
     t_dsb();
