@@ -31,7 +31,18 @@ static inline uint32_t sha256_rotr(uint32_t x, unsigned n)
 
 static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_SIZE])
 {
-    uint32_t w[16];
+    /* The whole 64-word schedule up front: 192 more bytes of stack than a 16-word ring, but no
+     * index masking in the rounds: 53.7 instead of 67.7 instructions per byte on the Cortex-M4
+     * (bench/crypto/m4). Not on the deepest stack path, which is Ed25519. */
+    uint32_t w[64];
+    for (size_t t = 0; t < 16; t++) {
+        w[t] = ota_get_be32(&block[4 * t]);
+    }
+    for (size_t t = 16; t < 64; t++) {
+        uint32_t s0 = sha256_rotr(w[t - 15], 7) ^ sha256_rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
+        uint32_t s1 = sha256_rotr(w[t - 2], 17) ^ sha256_rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+    }
     uint32_t a = state[0];
     uint32_t b = state[1];
     uint32_t c = state[2];
@@ -42,18 +53,7 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
     uint32_t h = state[7];
 
     for (size_t t = 0; t < 64; t++) {
-        uint32_t wt;
-        if (t < 16) {
-            wt = ota_get_be32(&block[4 * t]);
-        } else {
-            uint32_t w15 = w[(t - 15) & 15];
-            uint32_t w2 = w[(t - 2) & 15];
-            uint32_t s0 = sha256_rotr(w15, 7) ^ sha256_rotr(w15, 18) ^ (w15 >> 3);
-            uint32_t s1 = sha256_rotr(w2, 17) ^ sha256_rotr(w2, 19) ^ (w2 >> 10);
-            wt = w[t & 15] + s0 + w[(t - 7) & 15] + s1;
-        }
-        w[t & 15] = wt;
-
+        uint32_t wt = w[t];
         uint32_t S1 = sha256_rotr(e, 6) ^ sha256_rotr(e, 11) ^ sha256_rotr(e, 25);
         uint32_t ch = (e & f) ^ (~e & g);
         uint32_t t1 = h + S1 + ch + sha256_k[t] + wt;
