@@ -237,11 +237,13 @@ static void log_progress(struct conn *c, uint64_t now)
     }
     uint64_t done = c->body_len - (c->body_end - c->body_pos);
     unsigned step = (unsigned)(done * 10u / c->body_len);
-    if (step > c->decile && step < 10u) {
-        c->decile = step;
+    /* One line per 10% step crossed, even when one write crosses several: a log reader can count
+     * on nine progress lines per complete transfer (100% is the "done" line). */
+    while (c->decile < step && c->decile < 9u) {
+        c->decile++;
         struct srv_fields f;
         srv_fields_init(&f);
-        srv_fields_u64(&f, "percent", (uint64_t)step * 10u);
+        srv_fields_u64(&f, "percent", (uint64_t)c->decile * 10u);
         srv_fields_u64(&f, "sent", done);
         srv_fields_u64(&f, "total", c->body_len);
         srv_fields_u64(&f, "acks", c->acks);

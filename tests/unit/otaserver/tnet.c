@@ -152,8 +152,17 @@ void tproc_cleanup(struct tproc *p)
 
 int tnet_connect(int port)
 {
+    return tnet_connect_rcvbuf(port, 0);
+}
+
+int tnet_connect_rcvbuf(int port, int rcvbuf)
+{
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
+        return -1;
+    }
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) {
+        (void)close(fd);
         return -1;
     }
     struct timeval tv = {.tv_sec = TNET_TIMEOUT_S, .tv_usec = 0};

@@ -36,6 +36,8 @@ void tproc_cleanup(struct tproc *p);
 
 /* Blocking TCP connection to 127.0.0.1:port with receive/send timeouts; -1 on error. */
 int tnet_connect(int port);
+/* The same with SO_RCVBUF set to rcvbuf before connecting (a client that reads slowly). */
+int tnet_connect_rcvbuf(int port, int rcvbuf);
 /* Local port of a connected socket. */
 int tnet_local_port(int fd);
 /* Send all bytes. 0 on success. */
