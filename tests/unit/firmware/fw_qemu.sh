@@ -4,13 +4,15 @@
 # there, so the clock code takes its timeout fallback to HSI and flash is read-only) and checks
 # the USART2 log.
 #
-#   fw_qemu.sh SCENARIO FW_DIR APP_VERSION WORK_DIR
+#   fw_qemu.sh SCENARIO FW_DIR APP_VERSION WORK_DIR [OTAFACTORY]
 #
 # Scenarios:
 #   boot-no-app      bootloader alone: no header, no descriptor -> stays, reason 22 (no app)
 #   app              application alone, started at its entry: banner with APP_VERSION, the W5500
 #                    probe's answer (no chip on QEMU's SPI1), main loop reached
-#   factory          factory.hex: bootloader verifies the installed image and jumps to it
+#   factory          factory image: bootloader verifies the installed image and jumps to it
+#                    (made here by OTAFACTORY from bootloader.bin + app.img when given, else
+#                    FW_DIR/factory.hex)
 #   factory-tampered factory image with one payload byte flipped: bootloader refuses to jump
 #
 # QEMU runs until every expected line has appeared (checked every 0.2 s, at most GUARD polls),
@@ -20,12 +22,24 @@ scenario=$1
 fw=$2
 version=$3
 work=$4
+otafactory=${5:-}
 GUARD=${FW_QEMU_GUARD:-150}
 QEMU=${QEMU:-qemu-system-arm}
 
 mkdir -p "$work" || exit 1
 log="$work/$scenario.log"
 : > "$log" || exit 1
+
+factory_hex="$fw/factory.hex"
+case "$scenario" in
+factory*)
+    if [ -n "$otafactory" ]; then
+        factory_hex="$work/factory.hex"
+        "$otafactory" --boot "$fw/bootloader.bin" --image "$fw/app.img" --hex "$factory_hex" \
+            > "$work/otafactory.out" 2>&1 || { cat "$work/otafactory.out"; exit 1; }
+    fi
+    ;;
+esac
 
 case "$scenario" in
 boot-no-app)
@@ -39,7 +53,7 @@ app)
     reject="boot:"
     ;;
 factory)
-    load="-device loader,file=$fw/factory.hex"
+    load="-device loader,file=$factory_hex"
     expect="boot: stm32-ota bootloader|boot: starting application at 0x08040000|app: stm32-ota application v$version|app: running"
     reject="staying in the bootloader"
     ;;
@@ -47,7 +61,7 @@ factory-tampered)
     # The factory image as a raw flash dump, with the byte at APP_ADDR + 0x300 (application
     # code, past the vector table and the version record) inverted.
     raw="$work/factory-tampered.bin"
-    arm-none-eabi-objcopy -I ihex -O binary --gap-fill 0xff "$fw/factory.hex" "$raw" || exit 1
+    arm-none-eabi-objcopy -I ihex -O binary --gap-fill 0xff "$factory_hex" "$raw" || exit 1
     off=$((0x40000 + 0x300))
     byte=$(od -An -tu1 -j "$off" -N1 "$raw" | tr -d ' ')
     [ -n "$byte" ] || { echo "fw_qemu: factory image too short" >&2; exit 1; }
