@@ -364,11 +364,13 @@ static uint16_t sock_rsr(const struct w5500_model *m, unsigned n)
     return (uint16_t)(used > size ? size : used);
 }
 
+/* FSR = size - (Sn_TX_WR - ACK pointer) [DS p.54]; for UDP the ACK pointer is TX_RD. Computed from
+ * the TX_WR register as written, so it drops as soon as the driver moves TX_WR. */
 static uint16_t sock_fsr(const struct w5500_model *m, unsigned n)
 {
     const struct sock *s = &m->s[n];
     uint32_t size = buf_size(m, true, n);
-    uint16_t used = (uint16_t)(s->tx_rd - s->tx_ack);
+    uint16_t used = (uint16_t)(be16(&s->reg[S_TX_WR]) - s->tx_ack);
     return (uint16_t)(used >= size ? 0 : size - used);
 }
 

@@ -399,6 +399,26 @@ static void test_cr_busy_reads(void **state)
     assert_int_equal(t_rd8(T_SREG(4), RS_CR), 0x00);
 }
 
+static void test_fsr_follows_tx_wr(void **state)
+{
+    (void)state;
+    t_netcfg();
+    t_open(2, 0x02, 3000, S_UDP);
+    t_wr32(T_SREG(2), RS_DIPR, 0xFFFFFFFF);
+    t_wr16(T_SREG(2), RS_DPORT, 9);
+    /* FSR = size - (TX_WR - TX_RD) for UDP [DS p.54]: it drops when TX_WR moves, before SEND. */
+    t_wr16(T_SREG(2), RS_TX_WR, 100);
+    assert_int_equal(t_rd16(T_SREG(2), RS_TX_FSR), 0x0800 - 100);
+    t_cmd(2, C_SEND);
+    assert_int_equal(t_rd16(T_SREG(2), RS_TX_RD), 100);
+    assert_int_equal(t_rd16(T_SREG(2), RS_TX_FSR), 0x0800);
+    /* Across the 16-bit wrap. */
+    t_wr16(T_SREG(2), RS_TX_WR, 0xFFF0);
+    t_cmd(2, C_SEND);
+    t_wr16(T_SREG(2), RS_TX_WR, 0x0010);
+    assert_int_equal(t_rd16(T_SREG(2), RS_TX_FSR), 0x0800 - 0x20);
+}
+
 static void test_sn_ir_w1c_and_sir(void **state)
 {
     (void)state;
@@ -541,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_close_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cr_accepted_at_frame_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cr_busy_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsr_follows_tx_wr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sn_ir_w1c_and_sir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intn_gating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_imr_not_gating_when_configured_off, setup, teardown),
