@@ -1193,6 +1193,8 @@ static void test_udp_echo(void **state)
     assert_int_equal(w5500_udp_open(&dev, 4, 6000), W5500_OK);
     static const size_t sizes[] = {1, 100, 1016}; /* 1016 + 8-byte header = the 1 KB RX buffer */
     uint8_t out[1024], in[1024], ip[4];
+    memset(out, 0x5C, sizeof out);
+    memset(in, 0, sizeof in);
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         size_t n = sizes[k];
         for (size_t i = 0; i < n; i++) {
