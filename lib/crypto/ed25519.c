@@ -110,15 +110,11 @@ static void fe_neg(fe *h, const fe *f)
 }
 
 /*
- * Folds the 19 column sums of a product (column k at bit off(k), each below 2^57) into a carried
- * fe: column k + 10 sits at 2^255 * 2^off(k) = 19 * 2^off(k) mod p, so it joins column k times 19
- * (below 2^61.3 together); then one carry pass, whose wrap-around carry is below 2^37.
+ * Carries ten folded column sums (each below 2^61) into a carried fe; the wrap-around carry out of
+ * the top limb is below 2^37, and 19 times it below 2^42.
  */
-static void fe_reduce_wide(fe *h, uint64_t t[2 * FE_LIMBS - 1])
+static void fe_carry_wide(fe *h, uint64_t t[FE_LIMBS])
 {
-    for (unsigned k = 0; k < FE_LIMBS - 1; k++) {
-        t[k] += 19u * t[k + FE_LIMBS];
-    }
     for (unsigned i = 0; i < FE_LIMBS - 1; i++) {
         t[i + 1] += t[i] >> fe_width(i);
         t[i] &= fe_mask(i);
@@ -134,46 +130,71 @@ static void fe_reduce_wide(fe *h, uint64_t t[2 * FE_LIMBS - 1])
 }
 
 /*
- * h = f * g, schoolbook into 19 columns. Limb i times limb j lands at bit off(i) + off(j), which
- * is off(i + j) plus one extra bit when i and j are both odd (25.5i and 25.5j both round up), so
- * those products are doubled. Each product is below 2^26.01 * 2^26 (doubled), a column of ten
- * below 2^55.4.
+ * h = f * g by columns (product scanning, the sum stays in registers). Column k collects
+ * f_i g_j with i + j = k at bit off(k), off(i) = ceil(25.5 i); off(i) + off(j) is off(k) plus one
+ * extra bit when i and j are both odd, which happens exactly for odd i in an even column: there
+ * the odd limbs of f are taken doubled (f2). Column k + 10 sits at 2^255 * 2^off(k), i.e. 19 times
+ * column k's weight mod p. A doubled limb is below 2^27, a product below 2^53, a column of ten
+ * below 2^56.4, and column k plus 19 times column k + 10 below 2^61.
  */
 static void fe_mul(fe *h, const fe *f, const fe *g)
 {
-    uint64_t t[2 * FE_LIMBS - 1] = {0};
+    uint32_t f2[FE_LIMBS];
+    uint64_t t[FE_LIMBS];
 
     for (unsigned i = 0; i < FE_LIMBS; i++) {
-        /* 32-bit operands (below 2^27) so the target uses its 32x32->64 multiply-accumulate. */
-        uint32_t a_even = f->v[i];             /* times an even limb of g */
-        uint32_t a_odd = f->v[i] << (i & 1u); /* times an odd limb of g */
-        for (unsigned j = 0; j < FE_LIMBS; j += 2) {
-            t[i + j] += (uint64_t)a_even * g->v[j];
-            t[i + j + 1] += (uint64_t)a_odd * g->v[j + 1];
-        }
+        f2[i] = f->v[i] << (i & 1u);
     }
-    fe_reduce_wide(h, t);
+    for (unsigned k = 0; k < FE_LIMBS; k++) {
+        const uint32_t *a = (k & 1u) != 0 ? f->v : f2;
+        uint64_t lo = 0;
+        uint64_t hi = 0;
+        for (unsigned i = 0; i <= k; i++) {
+            lo += (uint64_t)a[i] * g->v[k - i];
+        }
+        for (unsigned i = k + 1; i < FE_LIMBS; i++) {
+            hi += (uint64_t)a[i] * g->v[k + FE_LIMBS - i];
+        }
+        t[k] = lo + 19u * hi;
+    }
+    fe_carry_wide(h, t);
 }
 
 /*
- * h = f^2: fe_mul's sum with each cross product f_i f_j (i < j) taken once and doubled, 55
- * products instead of 100. A cross term is below 2^27.01 * 2^27.01 (doubled twice when both are
- * odd), and a column holds at most five of them plus one square.
+ * h = f^2: fe_mul's columns with each cross product f_i f_j (i < j) taken once and doubled, 55
+ * products instead of 100; the bounds of fe_mul hold (a column only gets smaller).
  */
 static void fe_sq(fe *h, const fe *f)
 {
-    uint64_t t[2 * FE_LIMBS - 1] = {0};
+    uint32_t f2[FE_LIMBS];
+    uint64_t t[FE_LIMBS];
 
     for (unsigned i = 0; i < FE_LIMBS; i++) {
-        uint32_t fi = f->v[i];
-        uint32_t fi2 = fi << 1;
-        t[(size_t)2 * i] += (uint64_t)fi * ((i & 1u) != 0 ? fi2 : fi);
-        for (unsigned j = i + 1; j < FE_LIMBS; j++) {
-            uint32_t fj = f->v[j] << (i & j & 1u);
-            t[i + j] += (uint64_t)fi2 * fj;
-        }
+        f2[i] = f->v[i] << (i & 1u);
     }
-    fe_reduce_wide(h, t);
+    for (unsigned k = 0; k < FE_LIMBS; k++) {
+        const uint32_t *a = (k & 1u) != 0 ? f->v : f2;
+        uint64_t lo = 0;
+        uint64_t hi = 0;
+        /* column k: pairs (i, k - i) with i < k - i, then the square of limb k / 2 */
+        for (unsigned i = 0; 2 * i < k; i++) {
+            lo += (uint64_t)a[i] * f->v[k - i];
+        }
+        lo <<= 1;
+        if ((k & 1u) == 0) {
+            lo += (uint64_t)a[k / 2] * f->v[k / 2];
+        }
+        /* column k + 10: pairs (i, k + 10 - i) with k < i < k + 10 - i */
+        for (unsigned i = k + 1; 2 * i < k + FE_LIMBS; i++) {
+            hi += (uint64_t)a[i] * f->v[k + FE_LIMBS - i];
+        }
+        hi <<= 1;
+        if ((k & 1u) == 0) {
+            hi += (uint64_t)a[(k + FE_LIMBS) / 2] * f->v[(k + FE_LIMBS) / 2];
+        }
+        t[k] = lo + 19u * hi;
+    }
+    fe_carry_wide(h, t);
 }
 
 /* h = f^(2^n): n successive squarings. */
