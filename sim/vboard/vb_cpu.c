@@ -213,8 +213,9 @@ static void process_events(struct vboard *vb)
     vb_periph_events(vb);
     if (vb->now_ps >= vb->opt.timeout_ms * 1000000000ull && vb->stop == VB_RUNNING) {
         if (vb->opt.stop_on != NULL) {
-            vb_stop(vb, VB_STOP_TIMEOUT, "timeout: %llu ms of virtual time without \"%s\"",
-                    (unsigned long long)vb->opt.timeout_ms, vb->opt.stop_on);
+            vb_stop(vb, VB_STOP_TIMEOUT,
+                    "timeout: %llu ms of virtual time without \"%s\" (pc 0x%08x)",
+                    (unsigned long long)vb->opt.timeout_ms, vb->opt.stop_on, vb->pc);
         } else {
             vb_stop(vb, VB_STOP_CONDITION, "ran for %llu ms of virtual time",
                     (unsigned long long)vb->opt.timeout_ms);

@@ -314,6 +314,88 @@ static int load_elf(struct vboard *vb, const char *path, const uint8_t *d, size_
     return 0;
 }
 
+static int hexval(const uint8_t *p, size_t n, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9') {
+            d = (uint32_t)(c - '0');
+        } else if (c >= 'A' && c <= 'F') {
+            d = (uint32_t)(c - 'A' + 10);
+        } else if (c >= 'a' && c <= 'f') {
+            d = (uint32_t)(c - 'a' + 10);
+        } else {
+            return -1;
+        }
+        v = (v << 4) | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Intel HEX: record types 00 (data), 01 (end), 02/04 (segment/linear base), 03/05 (start). */
+static int load_ihex(struct vboard *vb, const char *path, const uint8_t *d, size_t n)
+{
+    uint32_t base = 0;
+    size_t i = 0;
+    unsigned line = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && d[e] != '\n') {
+            e++;
+        }
+        size_t len = e;
+        while (len > i && (d[len - 1] == '\r' || d[len - 1] == ' ')) {
+            len--;
+        }
+        line++;
+        if (len > i) {
+            uint32_t cnt, addr, type, sum = 0;
+            uint8_t data[255];
+            if (d[i] != ':' || len - i < 11 || hexval(d + i + 1, 2, &cnt) != 0 ||
+                len - i != 11 + 2 * cnt || hexval(d + i + 3, 4, &addr) != 0 ||
+                hexval(d + i + 7, 2, &type) != 0) {
+                fprintf(stderr, "vboard: %s:%u: bad Intel HEX record\n", path, line);
+                return -1;
+            }
+            for (size_t k = 0; k < 4 + cnt + 1; k++) {
+                uint32_t b;
+                if (hexval(d + i + 1 + 2 * k, 2, &b) != 0) {
+                    fprintf(stderr, "vboard: %s:%u: bad hex digit\n", path, line);
+                    return -1;
+                }
+                sum += b;
+                if (k >= 4 && k < 4 + cnt) {
+                    data[k - 4] = (uint8_t)b;
+                }
+            }
+            if ((sum & 0xFFu) != 0) {
+                fprintf(stderr, "vboard: %s:%u: checksum error\n", path, line);
+                return -1;
+            }
+            if (type == 0) {
+                if (place(vb, base + addr, data, cnt, path) != 0) {
+                    return -1;
+                }
+            } else if (type == 1) {
+                return 0;
+            } else if (type == 2 && cnt == 2) {
+                base = (((uint32_t)data[0] << 8) | data[1]) << 4;
+            } else if (type == 4 && cnt == 2) {
+                base = (((uint32_t)data[0] << 8) | data[1]) << 16;
+            } else if (type != 3 && type != 5) {
+                fprintf(stderr, "vboard: %s:%u: unsupported record type %u\n", path, line, type);
+                return -1;
+            }
+        }
+        i = e + 1;
+    }
+    fprintf(stderr, "vboard: %s: no end-of-file record\n", path);
+    return -1;
+}
+
 static int load_one(struct vboard *vb, const char *spec)
 {
     char path[1024];
@@ -357,6 +439,8 @@ static int load_one(struct vboard *vb, const char *spec)
         rc = -1;
     } else if (n >= 4 && memcmp(buf, "\177ELF", 4) == 0 && !have_addr) {
         rc = load_elf(vb, path, buf, n);
+    } else if (n >= 1 && buf[0] == ':' && !have_addr) {
+        rc = load_ihex(vb, path, buf, n);
     } else {
         rc = (n > 0xFFFFFFFFu) ? -1 : place(vb, addr, buf, (uint32_t)n, path);
     }

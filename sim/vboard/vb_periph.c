@@ -174,9 +174,9 @@ static void rcc_settle(struct vboard *vb)
     if (src_ready(vb, sw)) {
         vb->rcc_cfgr = (vb->rcc_cfgr & ~0xCu) | (sw << 2);
     }
-    uint64_t old_ps = vb->cycle_ps;
+    uint64_t old_h = vb->hclk_hz, old_p1 = vb->pclk1_hz, old_p2 = vb->pclk2_hz;
     vb_update_clocks(vb);
-    if (old_ps != vb->cycle_ps) {
+    if (old_h != vb->hclk_hz || old_p1 != vb->pclk1_hz || old_p2 != vb->pclk2_hz) {
         vb_log(vb, "HCLK %llu Hz (PCLK1 %llu, PCLK2 %llu)", (unsigned long long)vb->hclk_hz,
                (unsigned long long)vb->pclk1_hz, (unsigned long long)vb->pclk2_hz);
     }

@@ -93,3 +93,16 @@ vbt_case(persist_read
     ARGS --flash ${F}/persist.flash --stop-on "SECOND BOOT")
 set_tests_properties(vboard_persist_write PROPERTIES FIXTURES_SETUP vboard_persist)
 set_tests_properties(vboard_persist_read PROPERTIES FIXTURES_REQUIRED vboard_persist)
+# SPI1 <-> W5500 model: VERSIONR, reset values, SPI time from the baud rate, MODF, OVR.
+vbt_case(spi_w5500
+    CHECKS --expect "^ALL PASS" --reject "FAIL" --expect "w5500: 12 SPI bytes, 3 frames"
+    ARGS --flash ${F}/spi.flash --fresh --load ${F}/t_spi.elf --stop-on "ALL PASS" --summary)
+# The real firmware (factory image: bootloader + installed application from the firmware build)
+# boots to the application banner.
+vbt_case(firmware_boot
+    CHECKS --expect "boot: stm32-ota bootloader, reset: power-on"
+           --expect "boot: starting application"
+           --expect "versions: ${APP_VERSION} "
+           --reject "unmodelled"
+    ARGS --flash ${F}/fw.flash --fresh --load ${OTA_FW_DIR}/factory.hex
+         --stop-on "app: stm32-ota application v${APP_VERSION}" --timeout-ms 3000 --summary)
