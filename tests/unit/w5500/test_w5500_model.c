@@ -753,6 +753,34 @@ static void test_dhcp_nak(void **state)
     assert_no_open_sockets();
 }
 
+static void test_dhcp_nak_on_renewal(void **state)
+{
+    (void)state;
+    dhcp_bring_up();
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 41u, &DHCP_FAST), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    /* The server refuses the renewal at T1: the lease is dropped at once, not at its end. */
+    w5500_model_fault_dhcp(S.m, W5500_DHCP_FAULT_NAK_REQUEST, 1);
+    int rc = W5500_OK;
+    unsigned secs = 0;
+    while (rc == W5500_OK && secs < 4000) {
+        step(1000);
+        secs++;
+        rc = w5500_dhcp_poll(&dhcp);
+    }
+    assert_int_equal(rc, W5500_ERR_LEASE_LOST);
+    assert_true(secs >= 1799 && secs <= 1802);
+    struct w5500_netcfg n;
+    assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
+    assert_int_equal(n.ip[0], 0);
+    /* ... and a new lease follows. */
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
+    assert_int_equal(n.ip[3], 100);
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    assert_no_open_sockets();
+}
+
 static void test_dhcp_truncated_replies(void **state)
 {
     (void)state;
@@ -1261,6 +1289,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dhcp_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_request_lost_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_nak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp_nak_on_renewal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_truncated_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_link_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
