@@ -4,7 +4,14 @@
  * out->jump_addr or stays in the bootloader, logs out->reason and blinks.
  *
  * Flash is reached only through lib/flash/flash_area.h. Repeated boots with nothing to do read
- * flash but never write or erase it. Not reentrant (static work buffers, ~2.5 KB in .bss).
+ * flash but never write or erase it. Not reentrant: static work buffers (3 x 2 KB here, 2 KB in
+ * bootctl), about 600 bytes of stack in boot_run itself (arm-none-eabi-gcc -Os) plus the crypto.
+ *
+ * Watchdog: kick() runs before every sector erase, every 8 KB of copy and every 8 KB a hash reads.
+ * One 128 KB sector erase (plus its read-back check) happens between two kicks, so the watchdog
+ * period must exceed the 128 KB erase time: 2 s max at x32 (../shared/reference/stm32f446.md §2.9,
+ * DS8626 figures, UNCONFIRMED for the F446 datasheet DS10693). An Ed25519 verification also runs
+ * between two kicks.
  */
 #ifndef BOOT_CORE_H
 #define BOOT_CORE_H
