@@ -97,12 +97,18 @@ set_tests_properties(vboard_persist_read PROPERTIES FIXTURES_REQUIRED vboard_per
 vbt_case(spi_w5500
     CHECKS --expect "^ALL PASS" --reject "FAIL" --expect "w5500: 12 SPI bytes, 3 frames"
     ARGS --flash ${F}/spi.flash --fresh --load ${F}/t_spi.elf --stop-on "ALL PASS" --summary)
+string(REGEX REPLACE "([.+])" "\\\\\\1" VBT_VERSION_RE "${APP_VERSION}")
 # The real firmware (factory image: bootloader + installed application from the firmware build)
 # boots to the application banner.
 vbt_case(firmware_boot
     CHECKS --expect "boot: stm32-ota bootloader, reset: power-on"
            --expect "boot: starting application"
-           --expect "versions: ${APP_VERSION} "
+           --expect "versions: ${VBT_VERSION_RE} "
            --reject "unmodelled"
     ARGS --flash ${F}/fw.flash --fresh --load ${OTA_FW_DIR}/factory.hex
          --stop-on "app: stm32-ota application v${APP_VERSION}" --timeout-ms 3000 --summary)
+# ... and the application reaches the W5500 model through SPI1 (its own probe reads VERSIONR).
+vbt_case(firmware_w5500_probe
+    CHECKS --expect "app: W5500 answers" --reject "unmodelled" --reject "W5500 not answering"
+    ARGS --flash ${F}/fw2.flash --fresh --load ${OTA_FW_DIR}/factory.hex
+         --stop-on "app: W5500 answers" --timeout-ms 3000)
