@@ -606,6 +606,58 @@ static void test_no_header_no_app_staged_update_installs(void **state)
     assert_quiet_boot(1, 5);
 }
 
+/* Random damage to sector 2, the application area and staging (bit flips where the formats live):
+ * boot_run never crashes and jumps only to a payload that is byte for byte the old or the new
+ * image with the version it reports. */
+static void test_random_damage_never_jumps_to_unverified_code(void **state)
+{
+    (void)state;
+    uint32_t rng = 2024;
+    unsigned jumps = 0;
+    unsigned refusals = 0;
+    for (int iter = 0; iter < 150; iter++) {
+        setup(NULL);
+        stage_and_request(3000 + (uint32_t)iter * 4u, 1, 1, 0);
+        uint8_t *m = flash_sim_mem();
+        const uint32_t regions[][2] = {
+            {APPHDR_ADDR, BOOTCTL_HDR_AREA_SIZE + 8 * BOOTCTL_REC_SIZE}, /* header, log start */
+            {APP_ADDR, 64},                                             /* vector table */
+            {APP_ADDR + 0x20000 - APP_DESC_SIZE, 256},                  /* descriptor */
+            {STAGING_ADDR, 64},                                         /* staged header */
+            {STAGING_ADDR + img_len - 160, 160},                        /* staged TLVs */
+        };
+        unsigned flips = 1 + flash_sim_rand(&rng) % 4u;
+        for (unsigned f = 0; f < flips; f++) {
+            const uint32_t *r = regions[flash_sim_rand(&rng) % OTA_ARRAY_SIZE(regions)];
+            uint32_t a = r[0] + flash_sim_rand(&rng) % r[1];
+            m[a - FLASH_BASE_ADDR] ^= (uint8_t)(1u << (flash_sim_rand(&rng) % 8u));
+        }
+        for (int boot = 0; boot < 2; boot++) {
+            struct boot_outcome out;
+            int rc = boot_run(&boot_test_hooks, &out);
+            if (rc != BOOT_ERR_NONE) {
+                assert_int_equal(rc, BOOT_ERR_NO_APP);
+                assert_int_equal(out.jump_addr, 0);
+                assert_int_not_equal(out.reason, BOOT_OK);
+                refusals++;
+                continue;
+            }
+            jumps++;
+            assert_int_equal(out.jump_addr, APP_ADDR);
+            const uint8_t *want = out.version.iv_minor == 1 ? img : factory;
+            assert_true(out.version.iv_major == 1 && out.version.iv_minor <= 1);
+            struct image_header h;
+            image_header_parse(want, &h);
+            assert_memory_equal(&m[APP_ADDR - FLASH_BASE_ADDR], want + h.ih_hdr_size,
+                                h.ih_img_size);
+        }
+        boot_cap_clear();
+    }
+    print_message("  random damage: %u jumps, %u refusals\n", jumps, refusals);
+    assert_true(jumps > 0);
+    assert_true(refusals > 0);
+}
+
 static void test_vector_checks(void **state)
 {
     (void)state;
@@ -647,6 +699,7 @@ int main(void)
         cmocka_unit_test_setup(test_corrupt_app_not_started, setup),
         cmocka_unit_test_setup(test_corrupt_app_rescued_by_staged_update, setup),
         cmocka_unit_test_setup(test_no_header_no_app_staged_update_installs, setup),
+        cmocka_unit_test_setup(test_random_damage_never_jumps_to_unverified_code, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
