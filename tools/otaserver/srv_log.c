@@ -99,14 +99,24 @@ void srv_log_event(uint64_t now_ms, const char *event, uint32_t id, const char *
     (void)fflush(stdout);
 }
 
-void srv_fields_init(struct srv_fields *f)
+void srv_fields_init_always(struct srv_fields *f)
 {
     f->buf[0] = '\0';
     f->len = 0;
+    f->skip = false;
+}
+
+void srv_fields_init(struct srv_fields *f)
+{
+    srv_fields_init_always(f);
+    f->skip = s_mode == SRV_LOG_QUIET;
 }
 
 static void fields_add(struct srv_fields *f, bool quote, const char *key, const char *val)
 {
+    if (f->skip) {
+        return;
+    }
     size_t cap = sizeof(f->buf) - f->len;
     const char *q = quote ? "\"" : "";
     int n = snprintf(f->buf + f->len, cap, "%s\"%s\":%s%s%s", f->len == 0u ? "" : ",", key, q,
@@ -120,6 +130,9 @@ static void fields_add(struct srv_fields *f, bool quote, const char *key, const 
 
 void srv_fields_u64(struct srv_fields *f, const char *key, uint64_t v)
 {
+    if (f->skip) {
+        return;
+    }
     char num[24];
     (void)snprintf(num, sizeof(num), "%" PRIu64, v);
     fields_add(f, false, key, num);
@@ -127,6 +140,9 @@ void srv_fields_u64(struct srv_fields *f, const char *key, uint64_t v)
 
 void srv_fields_ms(struct srv_fields *f, const char *key, uint64_t ms)
 {
+    if (f->skip) {
+        return;
+    }
     char num[32];
     (void)snprintf(num, sizeof(num), "%" PRIu64 ".%03" PRIu64, ms / 1000u, ms % 1000u);
     fields_add(f, false, key, num);
@@ -139,6 +155,9 @@ void srv_fields_bool(struct srv_fields *f, const char *key, bool v)
 
 void srv_fields_str(struct srv_fields *f, const char *key, const char *v)
 {
+    if (f->skip) {
+        return;
+    }
     /* Values are ours (peer addresses, reasons, hex): escape quotes and backslashes anyway. */
     char esc[256];
     size_t n = 0;

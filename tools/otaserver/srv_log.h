@@ -26,8 +26,12 @@ void srv_log_event(uint64_t now_ms, const char *event, uint32_t id, const char *
 struct srv_fields {
     char buf[512];
     unsigned len;
+    bool skip; /* per-connection event in quiet mode: nothing is formatted */
 };
+/* Start the fields of a per-connection event (not formatted at all when quiet). */
 void srv_fields_init(struct srv_fields *f);
+/* Start the fields of a start-up or shutdown event (formatted in every mode). */
+void srv_fields_init_always(struct srv_fields *f);
 void srv_fields_u64(struct srv_fields *f, const char *key, uint64_t v);
 void srv_fields_str(struct srv_fields *f, const char *key, const char *v);
 void srv_fields_bool(struct srv_fields *f, const char *key, bool v);

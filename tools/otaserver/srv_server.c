@@ -52,6 +52,8 @@ struct conn {
     bool close_after;  /* close once the current response is sent */
     bool transfer;     /* the current response carries image bytes */
     bool raw_error;    /* a raw ERR line was sent: bytes that follow are not ACKs */
+    bool rd_ready;     /* no EAGAIN from recv since the last readable edge */
+    bool wr_ready;     /* no short write / EAGAIN since the last writable edge */
     uint32_t body_pos;
     uint32_t body_end;
     uint32_t body_len;
@@ -273,6 +275,9 @@ static enum io_result conn_read(struct conn *c)
 {
     char scratch[4096];
     bool any = false;
+    if (!c->rd_ready) {
+        return IO_AGAIN; /* nothing arrived since the last EAGAIN: save the system call */
+    }
     for (;;) {
         bool to_rbuf = c->state == C_REQ || (c->proto == P_HTTP && c->state != C_LINGER);
         char *dst = scratch;
@@ -306,6 +311,7 @@ static enum io_result conn_read(struct conn *c)
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->rd_ready = false;
             return any ? IO_PROGRESS : IO_AGAIN;
         }
         conn_close(c, strerror(errno), true);
@@ -446,6 +452,9 @@ static enum io_result conn_write(struct conn *c)
 {
     bool any = false;
     while (c->state == C_SEND) {
+        if (!c->wr_ready && (c->hoff < c->hlen || c->body_pos < c->body_end)) {
+            return any ? IO_PROGRESS : IO_AGAIN; /* wait for the writable edge */
+        }
         if (c->hoff < c->hlen) {
             int flags = MSG_NOSIGNAL | (c->body_pos < c->body_end ? MSG_MORE : 0);
             ssize_t n = send(c->fd, c->hbuf + c->hoff, c->hlen - c->hoff, flags);
@@ -454,10 +463,14 @@ static enum io_result conn_write(struct conn *c)
                     continue;
                 }
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    c->wr_ready = false;
                     return any ? IO_PROGRESS : IO_AGAIN;
                 }
                 conn_close(c, strerror(errno), true);
                 return IO_CLOSED;
+            }
+            if ((size_t)n < c->hlen - c->hoff) {
+                c->wr_ready = false; /* a short write: the socket buffer is full */
             }
             c->hoff += (size_t)n;
             c->t_progress = now_ms();
@@ -479,6 +492,7 @@ static enum io_result conn_write(struct conn *c)
                     continue;
                 }
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    c->wr_ready = false;
                     return any ? IO_PROGRESS : IO_AGAIN;
                 }
                 conn_close(c, strerror(errno), true);
@@ -487,6 +501,9 @@ static enum io_result conn_write(struct conn *c)
             if (n == 0) {
                 conn_close(c, "image file shrank while serving", true);
                 return IO_CLOSED;
+            }
+            if ((size_t)n < want) {
+                c->wr_ready = false; /* a short write: the socket buffer is full */
             }
             uint64_t now = now_ms();
             c->body_pos += (uint32_t)n;
@@ -674,6 +691,8 @@ static void on_accept(int lfd, enum conn_proto proto)
         c->proto = (uint8_t)proto;
         c->state = C_REQ;
         c->heap_idx = NO_HEAP;
+        c->rd_ready = true;
+        c->wr_ready = true;
         peer_name(&ss, c->peer, sizeof(c->peer));
         struct epoll_event ev;
         memset(&ev, 0, sizeof(ev));
@@ -851,7 +870,7 @@ int srv_run(const struct srv_config *cfg)
     s_nfree = local.max_clients;
     {
         struct srv_fields f;
-        srv_fields_init(&f);
+        srv_fields_init_always(&f);
         srv_fields_u64(&f, "raw_port", (uint64_t)raw_port);
         srv_fields_u64(&f, "http_port", (uint64_t)http_port);
         srv_fields_str(&f, "bind", cfg->bind_addr);
@@ -866,7 +885,7 @@ int srv_run(const struct srv_config *cfg)
         srv_fields_u64(&f, "max_clients", local.max_clients);
         srv_log_event(now_ms(), "listening", 0, f.buf);
         if (s_img.file_size > s_img.info.size) {
-            srv_fields_init(&f);
+            srv_fields_init_always(&f);
             srv_fields_u64(&f, "ignored_trailing_bytes", s_img.file_size - s_img.info.size);
             srv_log_event(now_ms(), "note", 0, f.buf);
         }
@@ -910,6 +929,13 @@ int srv_run(const struct srv_config *cfg)
             } else {
                 struct conn *c = &s_conns[tag - TAG_CONN_BASE];
                 if (c->state != C_FREE) {
+                    uint32_t e = evs[i].events;
+                    if ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0u) {
+                        c->rd_ready = true;
+                    }
+                    if ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0u) {
+                        c->wr_ready = true;
+                    }
                     conn_drive(c);
                 }
             }
@@ -933,7 +959,7 @@ int srv_run(const struct srv_config *cfg)
             }
         }
         struct srv_fields f;
-        srv_fields_init(&f);
+        srv_fields_init_always(&f);
         srv_fields_str(&f, "signal", signame);
         srv_fields_u64(&f, "connections", s_stats.connections);
         srv_fields_u64(&f, "transfers", s_stats.transfers);
