@@ -364,7 +364,7 @@ static int dhcp_bind(struct w5500_dhcp *d, const struct w5500_dhcp_msg *ack)
     OTA_TRY(w5500_set_netcfg(d->dev, &l.net));
     d->lease = l;
     d->t_bound = d->t_sent; /* the lease runs from when the REQUEST was sent */
-    d->naks = 0;
+    d->restarts = 0;
     d->declines = 0;
     d->last_error = 0;
     d->state = W5500_DHCP_S_BOUND;
@@ -428,7 +428,7 @@ static int dhcp_handle(struct w5500_dhcp *d, const struct w5500_dhcp_msg *m)
         }
         if (m->type == W5500_DHCP_NAK) {
             d->last_error = W5500_ERR_NAK;
-            if (++d->naks >= d->cfg.attempts) {
+            if (++d->restarts >= d->cfg.attempts) {
                 return dhcp_fail(d, W5500_ERR_NAK);
             }
             OTA_TRY(dhcp_begin(d, W5500_DHCP_S_SELECTING));
@@ -632,6 +632,11 @@ int w5500_dhcp_poll(struct w5500_dhcp *dhcp)
         return W5500_PENDING;
     }
     if (d->tries >= d->cfg.attempts) {
+        if (d->state == W5500_DHCP_S_REQUESTING && ++d->restarts < d->cfg.attempts) {
+            /* RFC 2131 3.1: neither ACK nor NAK after the retransmissions: start over. */
+            int rc = dhcp_begin(d, W5500_DHCP_S_SELECTING);
+            return rc == W5500_OK ? W5500_PENDING : dhcp_fail(d, rc);
+        }
         return dhcp_fail(d, d->last_error != 0 ? d->last_error : W5500_ERR_GAVE_UP);
     }
     bool up = false;

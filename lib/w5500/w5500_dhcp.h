@@ -91,7 +91,7 @@ struct w5500_dhcp {
     uint8_t sn;
     uint8_t state;
     uint8_t tries;          /* messages sent in the current exchange */
-    uint8_t naks;           /* NAKs since the last lease was bound */
+    uint8_t restarts;       /* back to SELECTING (NAK, or REQUESTs unanswered) since bound */
     uint8_t declines;       /* addresses declined (in use) since the last lease was bound */
     bool sock_open;
     bool probe_sent;        /* CHECKING: the ARP probe datagram has left */

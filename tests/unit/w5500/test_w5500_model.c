@@ -732,6 +732,26 @@ static void test_dhcp_request_lost_once(void **state)
     assert_no_open_sockets();
 }
 
+static void test_dhcp_requests_unanswered(void **state)
+{
+    (void)state;
+    dhcp_bring_up();
+    /* Every REQUEST of the first round ignored: back to DISCOVER, then bound. */
+    w5500_model_fault_dhcp(S.m, W5500_DHCP_FAULT_IGNORE_REQUEST, 3);
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 51u, &DHCP_FAST), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    struct w5500_model_stats st, st2;
+    w5500_model_get_stats(S.m, &st);
+    assert_int_equal(st.dhcp_requests, 6); /* D R R R, D R */
+    /* REQUESTs never answered: `attempts` rounds, then GAVE_UP. */
+    w5500_model_fault_dhcp(S.m, W5500_DHCP_FAULT_IGNORE_REQUEST, UINT32_MAX);
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 52u, &DHCP_FAST), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_ERR_GAVE_UP);
+    w5500_model_get_stats(S.m, &st2);
+    assert_int_equal(st2.dhcp_requests - st.dhcp_requests, 12); /* 3 x (D R R R) */
+    assert_no_open_sockets();
+}
+
 static void test_dhcp_nak(void **state)
 {
     (void)state;
@@ -1288,6 +1308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dhcp_conflict_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_request_lost_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp_requests_unanswered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_nak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_nak_on_renewal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_truncated_replies, setup, teardown),
