@@ -658,6 +658,48 @@ static void test_random_damage_never_jumps_to_unverified_code(void **state)
     assert_true(refusals > 0);
 }
 
+/* The bootloader's REJECTED append finds the log full: it compacts (sector 2 only) and records. */
+static void test_reject_into_full_log_compacts(void **state)
+{
+    (void)state;
+    struct bootctl_dl_id id;
+    memset(&id, 0x5A, sizeof id);
+    assert_int_equal(bootctl_dl_start(&id), BOOTCTL_OK);
+    for (uint32_t i = 1; i < BOOTCTL_REC_COUNT - 1; i++) {
+        assert_int_equal(bootctl_dl_checkpoint(i * 4u, i), BOOTCTL_OK);
+    }
+    struct testimg_opts o = testimg_defaults(5000, 1, 1, 0);
+    o.reset = APP_ADDR + 0x100; /* even: bad vector table, but signed */
+    size_t n = testimg_build(&o, img, sizeof img);
+    assert_true(n > 0);
+    testimg_stage(img, n);
+    assert_int_equal(bootctl_request_update(boot_pubkey, 0, NULL), BOOTCTL_OK);
+    struct bootctl_scan sc;
+    assert_int_equal(bootctl_scan(&sc), BOOTCTL_OK);
+    assert_int_equal(sc.next_slot, BOOTCTL_REC_COUNT);
+
+    flash_sim_counters_clear();
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&boot_test_hooks, &out), BOOT_ERR_NONE);
+    assert_boot_version(&out, 1, 0);
+    assert_int_equal(out.reject_reason, BOOT_R_VECTOR);
+    assert_app_untouched();
+    struct flash_sim_counters c;
+    flash_sim_counters(&c);
+    assert_int_equal(c.erases, 1);
+    assert_int_equal(c.sector_erases[APPHDR_FIRST_SECTOR], 1);
+    assert_int_equal(bootctl_scan(&sc), BOOTCTL_OK);
+    assert_false(sc.pending_valid);
+    assert_true(sc.dl_valid);
+    assert_true(sc.dl_ckpt_valid);
+    assert_int_equal(sc.dl_written, (BOOTCTL_REC_COUNT - 2) * 4u);
+    struct bootctl_last last;
+    assert_int_equal(bootctl_last_result(&last), BOOTCTL_OK);
+    assert_int_equal(last.result, BOOTCTL_RESULT_REJECTED);
+    assert_int_equal(last.reason, BOOT_R_VECTOR);
+    assert_quiet_boot(1, 0);
+}
+
 static void test_vector_checks(void **state)
 {
     (void)state;
@@ -699,6 +741,7 @@ int main(void)
         cmocka_unit_test_setup(test_corrupt_app_not_started, setup),
         cmocka_unit_test_setup(test_corrupt_app_rescued_by_staged_update, setup),
         cmocka_unit_test_setup(test_no_header_no_app_staged_update_installs, setup),
+        cmocka_unit_test_setup(test_reject_into_full_log_compacts, setup),
         cmocka_unit_test_setup(test_random_damage_never_jumps_to_unverified_code, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
