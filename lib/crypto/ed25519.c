@@ -61,6 +61,9 @@ static inline uint32_t fe_mask(unsigned i)
     return (1u << fe_width(i)) - 1u;
 }
 
+#define FE_MASK26 ((1u << 26) - 1u)
+#define FE_MASK25 ((1u << 25) - 1u)
+
 static void fe_set_small(fe *h, uint32_t n)
 {
     memset(h, 0, sizeof(*h));
@@ -70,10 +73,14 @@ static void fe_set_small(fe *h, uint32_t n)
 /* Brings limbs below 2^29 back to the carried invariant. 2^255 wraps to 19 (p = 2^255 - 19). */
 static void fe_carry(fe *h)
 {
-    for (unsigned i = 0; i < FE_LIMBS - 1; i++) {
-        h->v[i + 1] += h->v[i] >> fe_width(i);
-        h->v[i] &= fe_mask(i);
+    for (unsigned i = 0; i < FE_LIMBS - 2; i += 2) {
+        h->v[i + 1] += h->v[i] >> 26;
+        h->v[i] &= FE_MASK26;
+        h->v[i + 2] += h->v[i + 1] >> 25;
+        h->v[i + 1] &= FE_MASK25;
     }
+    h->v[9] += h->v[8] >> 26;
+    h->v[8] &= FE_MASK26;
     uint32_t top = h->v[9] >> 25;
     h->v[9] &= fe_mask(9);
     h->v[0] += 19u * top;
@@ -115,10 +122,16 @@ static void fe_neg(fe *h, const fe *f)
  */
 static void fe_carry_wide(fe *h, uint64_t t[FE_LIMBS])
 {
-    for (unsigned i = 0; i < FE_LIMBS - 1; i++) {
-        t[i + 1] += t[i] >> fe_width(i);
-        t[i] &= fe_mask(i);
+    /* In pairs so every shift count is a constant: a variable 64-bit shift is a library call
+     * (or a long sequence) on a 32-bit core, and this runs after every multiplication. */
+    for (unsigned i = 0; i < FE_LIMBS - 2; i += 2) {
+        t[i + 1] += t[i] >> 26;
+        t[i] &= FE_MASK26;
+        t[i + 2] += t[i + 1] >> 25;
+        t[i + 1] &= FE_MASK25;
     }
+    t[9] += t[8] >> 26;
+    t[8] &= FE_MASK26;
     uint64_t top = t[9] >> 25;
     t[9] &= fe_mask(9);
     t[0] += 19u * top;
