@@ -779,6 +779,34 @@ static void test_fault_rate_limit(void **state)
     assert_int_equal(close(lfd), 0);
 }
 
+static void test_fault_rate_limit_udp(void **state)
+{
+    (void)state;
+    uint16_t hp;
+    int ufd = h_udp_bind(&hp);
+    assert_int_equal(w5500_model_map_udp(tm, IP4(192, 168, 1, 60), 7, hp), W5500_MODEL_OK);
+    t_netcfg();
+    t_open(1, 0x02, 3000, S_UDP);
+    t_wr32(T_SREG(1), RS_DIPR, IP4(192, 168, 1, 60));
+    t_wr16(T_SREG(1), RS_DPORT, 7);
+    uint8_t msg[100] = {0};
+    t_send(1, msg, 1);
+    struct sockaddr_in from = {0};
+    socklen_t fl = sizeof(from);
+    assert_int_equal(recvfrom(ufd, msg, sizeof(msg), 0, (struct sockaddr *)&from, &fl), 1);
+    w5500_model_fault_rate_limit(tm, 1000); /* 100 bytes per 100 ms */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sendto(ufd, msg, 100, 0, (struct sockaddr *)&from, fl), 100);
+    }
+    t_advance(100000);
+    assert_int_equal(t_rd16(T_SREG(1), RS_RX_RSR), 108);
+    t_advance(100000);
+    assert_int_equal(t_rd16(T_SREG(1), RS_RX_RSR), 216);
+    t_advance(100000);
+    assert_int_equal(t_rd16(T_SREG(1), RS_RX_RSR), 324);
+    assert_int_equal(close(ufd), 0);
+}
+
 static void test_fault_udp_truncate(void **state)
 {
     (void)state;
@@ -987,6 +1015,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_reset_after_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_rate_limit_udp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_udp_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_and_discon_timeouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto_keepalive, setup, teardown),
