@@ -507,6 +507,7 @@ static void test_bringup_link(void **state)
 /* ---- tests: DHCP ---------------------------------------------------------------------------- */
 
 static struct w5500_dhcp dhcp;
+static struct w5500_dns dns;
 
 static int dhcp_run(unsigned max_iters, uint32_t step_ms)
 {
@@ -717,6 +718,22 @@ static void test_dhcp_no_server(void **state)
     assert_int_equal(w5500_dhcp_get_lease(&dhcp, &l), W5500_ERR_NOT_READY);
     assert_int_equal(w5500_dhcp_poll(&dhcp), W5500_ERR_GAVE_UP); /* final and sticky */
     assert_no_open_sockets();
+    /* Static fallback: the address is set by hand and the network is usable (DNS answers). */
+    struct w5500_netcfg st_net = {{192, 168, 1, 60}, {255, 255, 255, 0}, {192, 168, 1, 1}};
+    assert_int_equal(w5500_set_netcfg(&dev, &st_net), W5500_OK);
+    assert_int_equal(w5500_model_dns_add(S.m, "ota.example.com", LAN(192, 168, 1, 10)),
+                     W5500_MODEL_OK);
+    uint8_t ip[4] = {0};
+    assert_int_equal(w5500_dns_start(&dns, &dev, 3, DNS_IP, "ota.example.com", 1, 50001, NULL),
+                     W5500_OK);
+    int rc = W5500_PENDING;
+    for (unsigned i = 0; i < 10000 && rc == W5500_PENDING; i++) {
+        step(5);
+        rc = w5500_dns_poll(&dns, ip);
+    }
+    assert_int_equal(rc, W5500_OK);
+    assert_memory_equal(ip, PEER_IP, 4);
+    assert_no_open_sockets();
 }
 
 static void test_dhcp_request_lost_once(void **state)
@@ -828,7 +845,6 @@ static void test_dhcp_link_down(void **state)
 
 /* ---- tests: DNS ----------------------------------------------------------------------------- */
 
-static struct w5500_dns dns;
 static const struct w5500_dns_config DNS_CFG = {500, 3};
 
 static int dns_run(const char *name, uint8_t ip[4])
