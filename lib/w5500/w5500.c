@@ -631,7 +631,9 @@ int w5500_udp_sendto(struct w5500_dev *dev, uint8_t sn, const uint8_t *buf, size
                      const uint8_t ip[4], uint16_t port)
 {
     OTA_TRY(sock_check(dev, sn));
-    OTA_VERIFY(buf != NULL && len > 0 && len <= dev->sock[sn].tx_size, W5500_ERR_ARG);
+    OTA_VERIFY(buf != NULL && len > 0 && len <= dev->sock[sn].tx_size &&
+                   len <= W5500_UDP_MAX_PAYLOAD,
+               W5500_ERR_ARG);
     OTA_VERIFY(ip != NULL && port != 0, W5500_ERR_ARG);
     static const uint8_t zero[4] = {0, 0, 0, 0};
     OTA_VERIFY(memcmp(ip, zero, 4) != 0, W5500_ERR_ARG);

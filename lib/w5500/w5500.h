@@ -18,6 +18,9 @@
 #include <stdint.h>
 
 #define W5500_NUM_SOCKETS 8u
+/* Largest UDP payload sent in one datagram: Ethernet MTU 1500 - 20 (IP) - 8 (UDP). The chip does
+ * not fragment (datasheet v1.0.3 withdrew the "divided automatically" wording). */
+#define W5500_UDP_MAX_PAYLOAD 1472u
 
 enum w5500_status {
     W5500_OK = 0,
@@ -200,7 +203,8 @@ int w5500_tcp_disconnect_poll(struct w5500_dev *dev, uint8_t sn);
 /* OPEN in UDP mode on local_port (non-zero). */
 int w5500_udp_open(struct w5500_dev *dev, uint8_t sn, uint16_t local_port);
 
-/* Send one datagram (len <= TX buffer size). Then poll w5500_udp_send_poll. */
+/* Send one datagram (len <= W5500_UDP_MAX_PAYLOAD and <= the TX buffer). Then poll
+ * w5500_udp_send_poll. */
 int w5500_udp_sendto(struct w5500_dev *dev, uint8_t sn, const uint8_t *buf, size_t len,
                      const uint8_t ip[4], uint16_t port);
 

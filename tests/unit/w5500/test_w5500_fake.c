@@ -885,6 +885,8 @@ static void test_udp(void **state)
     const uint8_t zero[4] = {0};
     uint8_t big[2049] = {0};
     assert_int_equal(w5500_udp_sendto(&dev, 1, big, sizeof big, to, 53), W5500_ERR_ARG);
+    assert_int_equal(w5500_udp_sendto(&dev, 1, big, W5500_UDP_MAX_PAYLOAD + 1u, to, 53),
+                     W5500_ERR_ARG); /* fits the 2 KB buffer, not one Ethernet frame */
     assert_int_equal(w5500_udp_sendto(&dev, 1, d1, 10, zero, 53), W5500_ERR_ARG);
     assert_int_equal(w5500_udp_sendto(&dev, 1, d1, 10, to, 0), W5500_ERR_ARG);
     /* Socket closed under us. */
