@@ -34,7 +34,7 @@ void vb_log(struct vboard *vb, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     (void)fflush(stdout); /* keep UART text and board messages in order */
-    fprintf(stderr, "[vboard %10.3f ms] ", now_ms(vb));
+    fprintf(stderr, "%s[vboard %10.3f ms] ", vb->line_len > 0 ? "\n" : "", now_ms(vb));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -49,7 +49,7 @@ void vb_warn(struct vboard *vb, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     (void)fflush(stdout);
-    fprintf(stderr, "[vboard %10.3f ms] warning: ", now_ms(vb));
+    fprintf(stderr, "%s[vboard %10.3f ms] warning: ", vb->line_len > 0 ? "\n" : "", now_ms(vb));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -870,10 +870,14 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (vb->line_len > 0) {
+    bool partial = vb->line_len > 0;
+    if (partial) {
         line_done(vb);
     }
     (void)fflush(stdout);
+    if (partial) {
+        fputc('\n', stderr); /* the UART line was not finished */
+    }
     if (vb->stop != VB_STOP_CONDITION) {
         fprintf(stderr, "[vboard %10.3f ms] stopped: %s\n", now_ms(vb), vb->stop_msg);
     } else {

@@ -112,9 +112,9 @@ vbt_case(firmware_w5500_probe
     CHECKS --expect "app: W5500 answers" --reject "unmodelled" --reject "W5500 not answering"
     ARGS --flash ${F}/fw2.flash --fresh --load ${OTA_FW_DIR}/factory.hex
          --stop-on "app: W5500 answers" --timeout-ms 3000)
-# --press-button-on: the press comes when the program has printed that the button is released.
+# --press-button-on: the press comes when the program says it waits for it.
 vbt_case(press_on_text
     CHECKS --stdin "hi" --expect "^ALL PASS" --reject "FAIL"
            --expect "button PC13 pressed"
     ARGS --flash ${F}/periph4.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
-         --press-button-on "ok PC13 released reads 1" --timeout-ms 2000)
+         --press-button-on "waiting for the button" --timeout-ms 2000)

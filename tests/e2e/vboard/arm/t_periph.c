@@ -64,6 +64,7 @@ static void phase0(void)
     REG(0x40013C00) |= 1u << 13; /* IMR */
     REG8(0xE000E428) = 0x80;
     REG(0xE000E104) = 1u << 8; /* ISER1 bit 8 = IRQ 40 */
+    t_puts("waiting for the button\n");
     while (exti_count == 0) {
         t_wfi();
     }
