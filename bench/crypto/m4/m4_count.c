@@ -20,9 +20,9 @@
 #include "sha512.h"
 
 #define FLASH_BASE 0x08000000u
-#define FLASH_SIZE (256u * 1024u)
+#define FLASH_SIZE 0x40000u /* 256 KB */
 #define RAM_BASE 0x20000000u
-#define RAM_SIZE (128u * 1024u)
+#define RAM_SIZE 0x20000u /* 128 KB */
 #define SENTINEL (FLASH_BASE + FLASH_SIZE - 16u) /* m4_entry "returns" here */
 
 static uint64_t executed;
