@@ -62,6 +62,10 @@ static void print_text_fields(const char *fields)
 void srv_log_event(uint64_t now_ms, const char *event, uint32_t id, const char *fields)
 {
     uint64_t t = now_ms - s_t0;
+    /* On a terminal the live lines show progress; elsewhere each 10% step is an event. */
+    if (s_mode == SRV_LOG_TTY && strcmp(event, "progress") == 0) {
+        return;
+    }
     /* Quiet still prints the start and end lines. */
     if (s_mode == SRV_LOG_QUIET && strcmp(event, "listening") != 0 &&
         strcmp(event, "shutdown") != 0) {

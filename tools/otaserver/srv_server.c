@@ -827,7 +827,7 @@ int srv_run(const struct srv_config *cfg)
     /* A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches the
      * signalfd: restore the defaults (they are blocked below, so they cannot kill us). */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || signal(SIGINT, SIG_DFL) == SIG_ERR ||
-        signal(SIGTERM, SIG_DFL) == SIG_ERR) {
+        signal(SIGTERM, SIG_DFL) == SIG_ERR || signal(SIGHUP, SIG_DFL) == SIG_ERR) {
         srv_image_close(&s_img);
         return SRV_ERR_SYSTEM;
     }
@@ -835,6 +835,7 @@ int srv_run(const struct srv_config *cfg)
     (void)sigemptyset(&mask);
     (void)sigaddset(&mask, SIGINT);
     (void)sigaddset(&mask, SIGTERM);
+    (void)sigaddset(&mask, SIGHUP); /* the terminal went away: shut down just as cleanly */
     int sfd = -1;
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
         (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
@@ -883,6 +884,7 @@ int srv_run(const struct srv_config *cfg)
         srv_fields_str(&f, "version", ver);
         srv_fields_str(&f, "etag", s_img.info.etag);
         srv_fields_u64(&f, "max_clients", local.max_clients);
+        srv_fields_u64(&f, "pid", (uint64_t)getpid());
         srv_log_event(now_ms(), "listening", 0, f.buf);
         if (s_img.file_size > s_img.info.size) {
             srv_fields_init_always(&f);
@@ -924,7 +926,9 @@ int srv_run(const struct srv_config *cfg)
             } else if (tag == TAG_SIGNAL) {
                 struct signalfd_siginfo si;
                 if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                    signame = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+                    signame = si.ssi_signo == SIGINT    ? "SIGINT"
+                              : si.ssi_signo == SIGHUP ? "SIGHUP"
+                                                       : "SIGTERM";
                 }
             } else {
                 struct conn *c = &s_conns[tag - TAG_CONN_BASE];

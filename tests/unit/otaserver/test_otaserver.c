@@ -796,6 +796,92 @@ static void test_busy_and_text_log(void **state)
     tproc_cleanup(&s.proc);
 }
 
+/* On a terminal (a pty made by script(1)): live progress lines instead of progress events. */
+static void test_terminal_progress(void **state)
+{
+    (void)state;
+    char cmd[700];
+    (void)snprintf(cmd, sizeof(cmd),
+                   "%s --image %s --port 0 --http-port 0 --chunk-size 1024 --chunk-delay 30",
+                   OTASERVER, s_small_path);
+    char *argv[] = {(char *)"/usr/bin/script", (char *)"-qfec", cmd, (char *)"/dev/null", NULL};
+    struct tproc p;
+    assert_int_equal(tproc_start(&p, argv), 0);
+    char line[1024];
+    assert_int_equal(tproc_wait_line(&p, " listening ", line, sizeof(line)), 0);
+    const char *h = strstr(line, "http_port=");
+    const char *pid = strstr(line, "pid=");
+    assert_non_null(h);
+    assert_non_null(pid);
+    int fd = tnet_connect(atoi(h + 10));
+    assert_true(fd >= 0);
+    http_send(fd, "GET /firmware HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct thttp_resp r;
+    assert_int_equal(thttp_read(fd, &r, s_buf, sizeof(s_buf), false), 0);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(s_buf, s_small, s_small_len);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(tproc_wait_line(&p, " done bytes=", NULL, 0), 0);
+    assert_int_equal(kill((pid_t)atoi(pid + 4), SIGTERM), 0);
+    assert_int_equal(tproc_wait(&p), 0);
+    assert_int_equal(tproc_wait_line(&p, " shutdown signal=SIGTERM", NULL, 0), 0);
+    /* A live line with a bar was drawn and erased (cursor up, clear); no progress events. */
+    assert_true(tproc_count_lines(&p, "] ", "% ") > 0);
+    assert_true(tproc_count_lines(&p, "\x1b[1A", NULL) > 0);
+    assert_int_equal(tproc_count_lines(&p, "progress percent=", NULL), 0);
+    tproc_cleanup(&p);
+}
+
+/* Started with a low descriptor limit: raised to fit --max-clients, or clients cut to fit. */
+static void test_nofile_limit(void **state)
+{
+    (void)state;
+    char *argv[] = {(char *)"/usr/bin/prlimit", (char *)"--nofile=32:4096", (char *)OTASERVER,
+                    (char *)"--image", s_small_path, (char *)"--port", (char *)"0",
+                    (char *)"--http-port", (char *)"0", (char *)"--max-clients", (char *)"1000",
+                    (char *)"--json", NULL};
+    struct tproc p;
+    assert_int_equal(tproc_start(&p, argv), 0);
+    char line[1024];
+    assert_int_equal(tproc_wait_line(&p, "\"event\":\"listening\"", line, sizeof(line)), 0);
+    long v = 0;
+    assert_int_equal(json_num(line, "max_clients", &v), 0);
+    assert_int_equal(v, 1000);
+    assert_int_equal(json_num(line, "raw_port", &v), 0);
+    /* More clients at once than the original soft limit of 32 descriptors. */
+    enum { N = 100 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = tnet_connect((int)v);
+        assert_true(fds[i] >= 0);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(tnet_send(fds[i], "GET firmware\r\n", 14), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        bool reset = false;
+        bool timed_out = false;
+        assert_int_equal(tnet_recv_all(fds[i], s_buf, sizeof(s_buf), &reset, &timed_out),
+                         s_small_len);
+        assert_memory_equal(s_buf, s_small, s_small_len);
+        assert_int_equal(close(fds[i]), 0);
+    }
+    assert_int_equal(tproc_stop(&p, SIGTERM), 0);
+    assert_int_equal(tproc_count_lines(&p, "\"event\":\"error\"", NULL), 0);
+    tproc_cleanup(&p);
+    /* A hard limit below what is asked: fewer clients, said on stderr. */
+    argv[1] = (char *)"--nofile=32:100";
+    assert_int_equal(tproc_start(&p, argv), 0);
+    assert_int_equal(tproc_wait_line(&p, "\"event\":\"listening\"", line, sizeof(line)), 0);
+    assert_int_equal(json_num(line, "max_clients", &v), 0);
+    assert_int_equal(v, 84);
+    assert_int_equal(tproc_stop(&p, SIGTERM), 0);
+    static char err[4096];
+    assert_true(tnet_read_file(p.err, err, sizeof(err)) > 0);
+    assert_non_null(strstr(err, "descriptor limit 100: serving at most 84 clients"));
+    tproc_cleanup(&p);
+}
+
 static void test_pacing(void **state)
 {
     (void)state;
@@ -961,6 +1047,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_clients),
         cmocka_unit_test(test_idle_and_slow_client_timeouts),
         cmocka_unit_test(test_busy_and_text_log),
+        cmocka_unit_test(test_terminal_progress),
+        cmocka_unit_test(test_nofile_limit),
         cmocka_unit_test(test_pacing),
         cmocka_unit_test(test_sigterm_mid_transfer),
         cmocka_unit_test(test_bad_images_refused),
