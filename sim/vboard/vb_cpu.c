@@ -294,7 +294,7 @@ static int exec_prio(struct vboard *vb, bool with_primask)
 
 static bool exc_enabled(const struct vboard *vb, int exc)
 {
-    if (exc >= 16) {
+    if (exc >= 16 && exc < VB_NUM_EXC) {
         return vb->nv_enabled[exc];
     }
     return true;

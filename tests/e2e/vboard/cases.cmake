@@ -118,3 +118,17 @@ vbt_case(press_on_text
            --expect "button PC13 pressed"
     ARGS --flash ${F}/periph4.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
          --press-button-on "waiting for the button" --timeout-ms 2000)
+# Command-line errors: usage (exit 64), nothing run.
+vbt_case(usage_no_flash CHECKS --exit 64 --expect "usage: vboard" ARGS --summary)
+vbt_case(usage_two_cuts
+    CHECKS --exit 64 --expect "exclude each other"
+    ARGS --flash ${F}/u1.flash --cut-power-at-ms 5 --cut-power-at-flash-op 2)
+vbt_case(usage_bad_map
+    CHECKS --exit 64 --expect "expected \\[udp:\\]LANIP:PORT=HOSTPORT"
+    ARGS --flash ${F}/u2.flash --map 192.168.1.2:80)
+vbt_case(usage_bad_load
+    CHECKS --exit 64 --expect "outside flash and SRAM"
+    ARGS --flash ${F}/u3.flash --load ${F}/t_regs.elf@0x30000000)
+vbt_case(usage_bad_cut_op
+    CHECKS --exit 64 --expect "flash operations count from 1"
+    ARGS --flash ${F}/u4.flash --cut-power-at-flash-op 0)
