@@ -470,7 +470,10 @@ int w5500_tcp_connect(struct w5500_dev *dev, uint8_t sn, uint16_t local_port,
     uint8_t dst[6];
     memcpy(dst, ip, 4);
     ota_put_be16(&dst[4], port);
-    int rc = wr(dev, W5500_BSB_SREG(sn), W5500_Sn_DIPR, dst, sizeof dst);
+    int rc = wr8(dev, W5500_BSB_SREG(sn), W5500_Sn_KPALVTR, dev->cfg.tcp_keepalive_5s);
+    if (rc == W5500_OK) {
+        rc = wr(dev, W5500_BSB_SREG(sn), W5500_Sn_DIPR, dst, sizeof dst);
+    }
     if (rc == W5500_OK) {
         rc = sock_cmd(dev, sn, W5500_CR_CONNECT);
     }

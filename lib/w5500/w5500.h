@@ -88,6 +88,9 @@ struct w5500_config {
     uint32_t link_timeout_ms;        /* bring-up waits this long for the PHY link (0: don't wait) */
     uint16_t retry_time_100us;       /* RTR: first retransmission timeout (0: chip default 200 ms) */
     uint8_t retry_count;             /* RCR: retransmissions before TIMEOUT (0: chip default 8) */
+    uint8_t tcp_keepalive_5s;        /* Sn_KPALVTR for TCP connections: a keep-alive every n x 5 s
+                                      * once data has flowed, so a vanished peer ends in
+                                      * W5500_ERR_TIMEOUT instead of a silent stall (0: off) */
 };
 
 enum w5500_bringup_state {

@@ -44,6 +44,7 @@
 #define W5500_Sn_RX_RSR 0x0026u
 #define W5500_Sn_RX_RD 0x0028u
 #define W5500_Sn_RX_WR 0x002Au
+#define W5500_Sn_KPALVTR 0x002Fu
 
 #define W5500_Sn_MR_TCP 0x01u
 #define W5500_Sn_MR_UDP 0x02u

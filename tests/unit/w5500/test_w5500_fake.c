@@ -616,6 +616,7 @@ static void test_tcp_connect_outcomes(void **state)
     assert_int_equal(be16(&F.sreg[0][0x04]), 40000);
     assert_memory_equal(&F.sreg[0][0x0C], PEER, 4);
     assert_int_equal(be16(&F.sreg[0][0x10]), 8080);
+    assert_int_equal(F.sreg[0][0x2F], 0); /* no keep-alive unless configured */
     assert_int_equal(F.last_cmd[0], 0x04);
     assert_int_equal(w5500_tcp_connect_poll(&dev, 0), W5500_PENDING);
     F.sreg[0][3] = 0x17;

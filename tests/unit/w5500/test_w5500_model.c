@@ -1084,6 +1084,36 @@ static void test_tcp_stall(void **state)
     assert_no_open_sockets();
 }
 
+static void stall_at_16k(size_t n)
+{
+    if (n >= (size_t)16 * 1024u) {
+        w5500_model_fault_stall(S.m, true);
+    }
+}
+
+static void test_tcp_keepalive_ends_stall(void **state)
+{
+    (void)state;
+    /* A receive-only connection cannot see a dead peer by itself; with keep-alive it can. */
+    struct w5500_config c;
+    cfg_static(&c);
+    c.tcp_keepalive_5s = 1;
+    assert_int_equal(bring_up_with(&c), W5500_OK);
+    struct peer p;
+    peer_start(&p, 0, DOWN_LEN, 4u);
+    assert_int_equal(connect_wait(0, 40000), W5500_OK);
+    size_t got = 0;
+    uint32_t sum = 0;
+    uint64_t t0 = S.now_us;
+    assert_int_equal(download(0, &got, &sum, stall_at_16k), W5500_ERR_TIMEOUT);
+    assert_true(got >= (size_t)16 * 1024u && got < DOWN_LEN);
+    /* One keep-alive period (5 s) plus the retransmissions, in model time. */
+    assert_true(S.now_us - t0 >= 5000000u);
+    w5500_model_fault_stall(S.m, false);
+    peer_join(&p);
+    assert_no_open_sockets();
+}
+
 static void test_tcp_slow_peer(void **state)
 {
     (void)state;
@@ -1335,6 +1365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_unreachable_and_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_peer_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_stall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_keepalive_ends_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_slow_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_link_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo, setup, teardown),
