@@ -50,6 +50,15 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Strict decimal; -1 on anything else. */
+static long parse_long(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return (errno != 0 || end == s || *end != '\0' || v < 0) ? -1 : v;
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -88,21 +97,21 @@ int main(int argc, char **argv)
         }
         const char *v = argv[++i];
         if (strcmp(argv[i - 1], "--port") == 0) {
-            port = atoi(v);
+            port = (int)parse_long(v);
         } else if (strcmp(argv[i - 1], "--path") == 0) {
             path = v;
         } else if (strcmp(argv[i - 1], "--file") == 0) {
             file = v;
         } else if (strcmp(argv[i - 1], "--conns") == 0) {
-            nconns = atoi(v);
+            nconns = (int)parse_long(v);
         } else if (strcmp(argv[i - 1], "--timeout") == 0) {
-            timeout = atof(v);
+            timeout = (double)parse_long(v);
         } else {
             fprintf(stderr, "loadgen: unknown option %s\n", argv[i - 1]);
             return 1;
         }
     }
-    if (port <= 0 || file == NULL || nconns <= 0) {
+    if (port <= 0 || file == NULL || nconns <= 0 || nconns > 100000 || timeout <= 0) {
         fprintf(stderr, "usage: loadgen --port P --path /firmware --conns N --file F\n");
         return 1;
     }
@@ -130,6 +139,7 @@ int main(int argc, char **argv)
     struct lconn *c = calloc((size_t)nconns, sizeof(*c));
     int ep = epoll_create1(0);
     if (c == NULL || ep < 0 || req_len <= 0) {
+        free(c);
         return 1;
     }
     struct sockaddr_in sa;
@@ -150,6 +160,7 @@ int main(int argc, char **argv)
         }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.u32 = (uint32_t)i};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev) != 0) {
+            free(c);
             return 1;
         }
     }
@@ -163,6 +174,7 @@ int main(int argc, char **argv)
         }
         int n = epoll_wait(ep, evs, 256, 1000);
         if (n < 0 && errno != EINTR) {
+            free(c);
             return 1;
         }
         for (int k = 0; k < n; k++) {
@@ -222,7 +234,7 @@ int main(int argc, char **argv)
                     }
                 }
                 size_t body = (size_t)r - off;
-                if (!x->bad && (x->got + body > size || memcmp(buf + off, expect + x->got, body))) {
+                if (!x->bad && (x->got + body > size || memcmp(buf + off, expect + x->got, body) != 0)) {
                     x->bad = true;
                 }
                 x->got += body;
@@ -252,6 +264,7 @@ int main(int argc, char **argv)
         }
     }
     if (times == NULL) {
+        free(c);
         return 1;
     }
     qsort(times, (size_t)ok, sizeof(double), cmp_double);

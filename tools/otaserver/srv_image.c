@@ -183,6 +183,7 @@ int srv_image_open(struct srv_image *img, const char *path)
     }
     img->fd = fd;
     img->data = map;
+    img->map = map;
     img->map_len = len;
     img->file_size = (uint64_t)st.st_size;
     return SRV_IMAGE_OK;
@@ -190,8 +191,9 @@ int srv_image_open(struct srv_image *img, const char *path)
 
 void srv_image_close(struct srv_image *img)
 {
-    if (img->data != NULL) {
-        (void)munmap((void *)(uintptr_t)img->data, img->map_len);
+    if (img->map != NULL) {
+        (void)munmap(img->map, img->map_len);
+        img->map = NULL;
         img->data = NULL;
     }
     if (img->fd >= 0) {

@@ -48,6 +48,7 @@ struct srv_image_info {
 struct srv_image {
     int fd;
     const uint8_t *data;
+    void *map;         /* the same mapping, for munmap */
     size_t map_len;
     uint64_t file_size;
     struct srv_image_info info;

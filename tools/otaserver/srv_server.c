@@ -666,6 +666,7 @@ static void on_accept(int lfd, enum conn_proto proto)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
         socklen_t sl = sizeof(ss);
         int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -745,6 +746,7 @@ static int open_listener(int port, int *actual_port)
     }
     freeaddrinfo(ai);
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         (void)close(fd);

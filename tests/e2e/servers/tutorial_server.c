@@ -82,7 +82,9 @@ int main(int argc, char **argv)
         if (strcmp(a, "--image") == 0) {
             image = v;
         } else if (strcmp(a, "--port") == 0) {
-            port = atoi(v);
+            char *end = NULL;
+            long p = strtol(v, &end, 10);
+            port = (end == v || *end != '\0') ? -1 : (int)(p > 65535 ? -1 : p);
         } else if (strcmp(a, "--bind") == 0) {
             bind_addr = v;
         } else if (strcmp(a, "--chunk") == 0) {

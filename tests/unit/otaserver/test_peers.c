@@ -62,7 +62,7 @@ static int start_tutorial(struct tproc *p, const char *mode)
     assert_int_equal(tproc_start(p, argv), 0);
     char line[128];
     assert_int_equal(tproc_wait_line(p, "listening ", line, sizeof(line)), 0);
-    int port = atoi(line + 10);
+    int port = tnet_int(line + 10);
     assert_true(port > 0);
     int fd = tnet_connect(port);
     assert_true(fd >= 0);

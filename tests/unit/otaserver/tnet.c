@@ -183,6 +183,7 @@ int tnet_connect_rcvbuf(int port, int rcvbuf)
 int tnet_local_port(int fd)
 {
     struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
     socklen_t sl = sizeof(sa);
     if (getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
         return -1;
@@ -272,6 +273,17 @@ long tnet_recv_line(int fd, char *buf, size_t cap)
     return -1;
 }
 
+int tnet_int(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || v < 0 || v > 0x7fffffffL) {
+        return -1;
+    }
+    return (int)v;
+}
+
 int tnet_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -311,7 +323,7 @@ int thttp_read(int fd, struct thttp_resp *r, uint8_t *body, size_t cap, bool hea
             break;
         }
     }
-    if (sscanf(r->head, "HTTP/1.1 %d ", &r->status) != 1) {
+    if (strncmp(r->head, "HTTP/1.1 ", 9) != 0 || (r->status = tnet_int(r->head + 9)) < 0) {
         return -1;
     }
     char v[64];

@@ -49,6 +49,8 @@ size_t tnet_recv_all(int fd, uint8_t *buf, size_t cap, bool *reset, bool *timed_
 int tnet_recv_exact(int fd, void *buf, size_t len);
 /* Receive one line (up to and including LF) into buf; returns its length or -1. */
 long tnet_recv_line(int fd, char *buf, size_t cap);
+/* The decimal number at the start of s (digits may be followed by anything); -1 if none. */
+int tnet_int(const char *s);
 /* A free loopback TCP port (bound then released). */
 int tnet_free_port(void);
 
