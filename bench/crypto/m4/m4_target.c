@@ -12,6 +12,15 @@
 
 uint32_t m4_entry(uint32_t which);
 
+/* Workload 6 verifies whatever the runner wrote here (layout shared with m4_count.c). */
+struct m4_mailbox {
+    uint32_t msg_len;
+    uint8_t sig[64];
+    uint8_t pub[32];
+    uint8_t msg[1024];
+};
+__attribute__((section(".mailbox"), used)) static struct m4_mailbox mailbox;
+
 #define M4_BUF_SIZE 4096u
 static uint8_t buf[M4_BUF_SIZE];
 
@@ -60,6 +69,11 @@ __attribute__((section(".text.m4_entry"))) uint32_t m4_entry(uint32_t which)
         const uint8_t other[2] = {0xaf, 0x83};
         return (uint32_t)ed25519_verify(sig, other, sizeof other, pub);
     }
+    case 6:
+        if (mailbox.msg_len > sizeof mailbox.msg) {
+            return 0xFFFFFFFEu;
+        }
+        return (uint32_t)ed25519_verify(mailbox.sig, mailbox.msg, mailbox.msg_len, mailbox.pub);
     default:
         return 0xFFFFFFFFu;
     }
