@@ -1,8 +1,9 @@
 /*
- * loadgen: N concurrent HTTP/1.1 downloads of one URL path from 127.0.0.1:PORT, all started at
- * once, each body checked byte for byte against the expected file. Prints one line of figures:
+ * loadgen: N concurrent HTTP/1.1 downloads of one URL path from 127.0.0.1:PORT (with --raw: raw
+ * TCP `GET firmware` downloads), all started at once, each body checked byte for byte against the
+ * expected file. Prints one line of figures:
  * aggregate throughput and completion-time percentiles. One thread, epoll, bounded by --timeout.
- *   loadgen --port P --path /firmware --conns N --file F [--timeout S]
+ *   loadgen --port P --path /firmware --conns N --file F [--timeout S] [--raw]
  *   loadgen --free-port     prints a free loopback port
  */
 #define _GNU_SOURCE
@@ -82,7 +83,12 @@ int main(int argc, char **argv)
     const char *file = NULL;
     int nconns = 1000;
     double timeout = 60.0;
+    bool raw = false;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--raw") == 0) {
+            raw = true;
+            continue;
+        }
         if (strcmp(argv[i], "--free-port") == 0) {
             int p = free_port();
             if (p < 0) {
@@ -134,8 +140,10 @@ int main(int argc, char **argv)
         }
     }
     char req[256];
-    int req_len = snprintf(req, sizeof(req),
-                           "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    int req_len = raw ? snprintf(req, sizeof(req), "GET firmware\r\n")
+                      : snprintf(req, sizeof(req),
+                                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                                 path);
     struct lconn *c = calloc((size_t)nconns, sizeof(*c));
     int ep = epoll_create1(0);
     if (c == NULL || ep < 0 || req_len <= 0) {
@@ -150,6 +158,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     int failed = 0;
     for (int i = 0; i < nconns; i++) {
+        c[i].in_body = raw; /* raw TCP: the image bytes come first */
         c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         if (c[i].fd < 0 ||
             (connect(c[i].fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS)) {

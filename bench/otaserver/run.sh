@@ -73,6 +73,11 @@ for r in $(seq 1 "$rounds"); do
         echo "$who ${out#round * * }" >> "$work/results"
     done
 done
+# The raw TCP protocol (otaserver only: nginx has no equivalent).
+raw_port=$(sed -n 's/.*raw_port=\([0-9]*\).*/\1/p' "$work/otaserver.log")
+raw_line=$(timeout 120 "$loadgen" --raw --port "$raw_port" --conns "$conns" --file "$work/app.img" \
+           --timeout 90) || { echo "bench: raw round failed: $raw_line" >&2; exit 1; }
+echo "raw otaserver $raw_line"
 workers=$(ps -o pid= --ppid "$ngx_master" | tr -d ' ')
 srv_hwm=$(mem VmHWM "$srv_pid"); srv_rss=$(mem VmRSS "$srv_pid")
 ngx_hwm=$(mem VmHWM "$ngx_master" $workers); ngx_rss=$(mem VmRSS "$ngx_master" $workers)
@@ -87,4 +92,8 @@ printf '%-10s %10s %10s %10s %10s %14s %14s\n' otaserver "$(median otaserver MBp
     "$(median otaserver p50_ms)" "$(median otaserver p99_ms)" "$(median otaserver max_ms)" "$srv_hwm" "$srv_rss"
 printf '%-10s %10s %10s %10s %10s %14s %14s\n' "nginx(1w)" "$(median nginx MBps)" \
     "$(median nginx p50_ms)" "$(median nginx p99_ms)" "$(median nginx max_ms)" "$ngx_hwm" "$ngx_rss"
-echo "(medians over $rounds rounds; nginx memory = master + workers; both use sendfile, one worker/thread)"
+field() { echo "$raw_line" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+printf '%-10s %10s %10s %10s %10s\n' "otas. raw" "$(field MBps)" "$(field p50_ms)" "$(field p99_ms)" \
+    "$(field max_ms)"
+echo "(HTTP: medians over $rounds rounds; raw TCP: one round. Both servers use sendfile and one"
+echo " worker/thread; nginx memory = master + workers; otaserver memory includes the raw round)"
