@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "w5500.h"
+#include "w5500_dhcp.h"
+#include "w5500_dns.h"
 
 /* ---- the fake ------------------------------------------------------------------------------- */
 
@@ -927,6 +929,70 @@ static void test_netcfg_and_strings(void **state)
     assert_int_equal(ns, 27);
 }
 
+static void test_dhcp_dns_errors(void **state)
+{
+    (void)state;
+    static struct w5500_dhcp dh;
+    static struct w5500_dns dn;
+    const uint8_t srv[4] = {192, 168, 1, 1};
+    uint8_t ip[4];
+    struct w5500_dhcp_lease l;
+    /* Before bring-up. */
+    assert_int_equal(w5500_dhcp_start(&dh, &dev, 2, 1u, NULL), W5500_ERR_NOT_READY);
+    assert_int_equal(w5500_dns_start(&dn, &dev, 3, srv, "a.b", 1, 5000, NULL), W5500_ERR_NOT_READY);
+    ready_dev();
+    /* Arguments. */
+    assert_int_equal(w5500_dhcp_start(NULL, &dev, 2, 1u, NULL), W5500_ERR_ARG);
+    assert_int_equal(w5500_dhcp_start(&dh, &dev, 8, 1u, NULL), W5500_ERR_SOCKNUM);
+    assert_int_equal(w5500_dhcp_poll(NULL), W5500_ERR_ARG);
+    assert_int_equal(w5500_dhcp_get_lease(&dh, NULL), W5500_ERR_ARG);
+    assert_int_equal(w5500_dns_start(&dn, &dev, 3, srv, NULL, 1, 5000, NULL), W5500_ERR_ARG);
+    assert_int_equal(w5500_dns_start(&dn, &dev, 3, srv, "bad name", 1, 5000, NULL), W5500_ERR_ARG);
+    assert_int_equal(w5500_dns_poll(NULL, ip), W5500_ERR_ARG);
+    assert_int_equal(w5500_dns_abort(NULL), W5500_ERR_ARG);
+    /* A socket the configuration gave no buffer: both clients fail at once, with the reason. */
+    fake_init();
+    struct w5500_config c;
+    default_cfg(&c);
+    c.tx_kb[6] = 0;
+    assert_int_equal(w5500_init(&dev, &PORT, &c), W5500_OK);
+    ready_dev();
+    assert_int_equal(w5500_dhcp_start(&dh, &dev, 6, 1u, NULL), W5500_ERR_SOCKNUM);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_ERR_SOCKNUM); /* sticky */
+    assert_int_equal(w5500_dhcp_state(&dh), W5500_DHCP_S_FAILED);
+    assert_int_equal(w5500_dhcp_get_lease(&dh, &l), W5500_ERR_NOT_READY);
+    assert_int_equal(w5500_dns_start(&dn, &dev, 6, srv, "a.b", 1, 5000, NULL), W5500_ERR_SOCKNUM);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_ERR_SOCK_STATE);
+    /* DHCP start clears the address; the DISCOVER is a 300-byte broadcast to port 67. */
+    assert_int_equal(w5500_dhcp_start(&dh, &dev, 2, 1u, NULL), W5500_OK);
+    const uint8_t zero[4] = {0}, bc[4] = {255, 255, 255, 255};
+    assert_memory_equal(&F.common[0x0F], zero, 4);
+    assert_int_equal(F.sent_len[2], 300);
+    assert_memory_equal(&F.sreg[2][0x0C], bc, 4);
+    assert_int_equal(be16(&F.sreg[2][0x10]), 67);
+    assert_int_equal(be16(&F.sreg[2][0x04]), 68);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_PENDING);
+    /* A bus failure in the middle of the exchange is final and closes nothing it cannot. */
+    F.transfers = 0;
+    F.fail_transfer_at = 0;
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_ERR_SPI);
+    F.fail_transfer_at = -1;
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_ERR_SPI);
+    assert_int_equal(w5500_dhcp_stop(&dh), W5500_OK);
+    /* DNS: the query goes to server:53 from the given port; abort closes the socket. */
+    assert_int_equal(w5500_dns_start(&dn, &dev, 3, srv, "ota.example.com", 0x1234, 5000, NULL),
+                     W5500_OK);
+    assert_memory_equal(&F.sreg[3][0x0C], srv, 4);
+    assert_int_equal(be16(&F.sreg[3][0x10]), 53);
+    assert_int_equal(be16(&F.sreg[3][0x04]), 5000);
+    assert_int_equal(F.sent[3][0], 0x12);
+    assert_int_equal(F.sent[3][1], 0x34);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_PENDING);
+    assert_int_equal(w5500_dns_abort(&dn), W5500_ERR_GAVE_UP);
+    assert_int_equal(F.sreg[3][3], 0x00);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_ERR_GAVE_UP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +1011,7 @@ int main(void)
         cmocka_unit_test_setup(test_tcp_disconnect, setup),
         cmocka_unit_test_setup(test_udp, setup),
         cmocka_unit_test_setup(test_netcfg_and_strings, setup),
+        cmocka_unit_test_setup(test_dhcp_dns_errors, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
