@@ -993,6 +993,150 @@ static void test_dhcp_dns_errors(void **state)
     assert_int_equal(w5500_dns_poll(&dn, ip), W5500_ERR_GAVE_UP);
 }
 
+/* A DHCP reply to xid for the driver's MAC, options given raw (END appended). */
+static size_t dhcp_reply(uint8_t *b, uint32_t xid, const uint8_t yi[4], const uint8_t *opts,
+                         size_t olen)
+{
+    memset(b, 0, 300);
+    b[0] = 2;
+    b[1] = 1;
+    b[2] = 6;
+    b[4] = (uint8_t)(xid >> 24);
+    b[5] = (uint8_t)(xid >> 16);
+    b[6] = (uint8_t)(xid >> 8);
+    b[7] = (uint8_t)xid;
+    memcpy(&b[16], yi, 4);
+    w5500_get_mac(&dev, &b[28]);
+    b[236] = 99;
+    b[237] = 130;
+    b[238] = 83;
+    b[239] = 99;
+    memcpy(&b[240], opts, olen);
+    b[240 + olen] = 255;
+    return 300;
+}
+
+static void test_dhcp_exchange_details(void **state)
+{
+    (void)state;
+    static struct w5500_dhcp dh;
+    ready_dev();
+    F.auto_send_ok = true;
+    const struct w5500_dhcp_config cfg = {1000, 3, true};
+    assert_int_equal(w5500_dhcp_start(&dh, &dev, 2, 77u, &cfg), W5500_OK);
+    const uint8_t *disc = F.sent[2];
+    uint32_t xid = ((uint32_t)disc[4] << 24) | ((uint32_t)disc[5] << 16) |
+                   ((uint32_t)disc[6] << 8) | disc[7];
+    const uint8_t srv[4] = {192, 168, 1, 1}, srv2[4] = {192, 168, 1, 2};
+    const uint8_t yi[4] = {192, 168, 1, 123};
+    uint8_t b[400];
+    /* OFFER without a mask, with T1 > T2 (inconsistent): from the wrong port first (ignored), a
+     * cut datagram (ignored), then for real. */
+    const uint8_t offer_opts[] = {53, 1, 2,  54, 4, 192, 168, 1, 1, 3, 4, 192, 168, 1, 254,
+                                  51, 4, 0,  0,  0, 100, 58, 4, 0, 0, 0, 80, 59, 4, 0, 0, 0, 60};
+    size_t n = dhcp_reply(b, xid, yi, offer_opts, sizeof offer_opts);
+    fake_udp_push(2, srv, 68, b, (uint16_t)n, (uint16_t)n);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_PENDING);
+    assert_int_equal(w5500_dhcp_state(&dh), W5500_DHCP_S_SELECTING);
+    fake_udp_push(2, srv, 67, b, (uint16_t)n, (uint16_t)(n + 50)); /* header longer than data */
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_PENDING);
+    assert_int_equal(w5500_dhcp_state(&dh), W5500_DHCP_S_SELECTING);
+    size_t before = F.sent_len[2];
+    fake_udp_push(2, srv, 67, b, (uint16_t)n, (uint16_t)n);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_PENDING);
+    assert_int_equal(w5500_dhcp_state(&dh), W5500_DHCP_S_REQUESTING);
+    /* The REQUEST names the offered address (50) and the server (54). */
+    assert_int_equal(F.sent_len[2] - before, 300);
+    const uint8_t *req = &F.sent[2][before];
+    assert_int_equal(req[240 + 2], 3);
+    bool saw50 = false, saw54 = false;
+    for (size_t pos = 240; pos < 300 && req[pos] != 255;) {
+        if (req[pos] == 0) {
+            pos++;
+            continue;
+        }
+        if (req[pos] == 50) {
+            saw50 = memcmp(&req[pos + 2], yi, 4) == 0;
+        }
+        if (req[pos] == 54) {
+            saw54 = memcmp(&req[pos + 2], srv, 4) == 0;
+        }
+        pos += 2u + req[pos + 1];
+    }
+    assert_true(saw50 && saw54);
+    /* An ACK from another server is not ours to take; the right one binds. */
+    const uint8_t ack2_opts[] = {53, 1, 5, 54, 4, 192, 168, 1, 2};
+    n = dhcp_reply(b, xid, yi, ack2_opts, sizeof ack2_opts);
+    fake_udp_push(2, srv2, 67, b, (uint16_t)n, (uint16_t)n);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_PENDING);
+    uint8_t ack_opts[sizeof offer_opts];
+    memcpy(ack_opts, offer_opts, sizeof ack_opts);
+    ack_opts[2] = 5;
+    n = dhcp_reply(b, xid, yi, ack_opts, sizeof ack_opts);
+    fake_udp_push(2, srv, 67, b, (uint16_t)n, (uint16_t)n);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_OK);
+    struct w5500_dhcp_lease l;
+    assert_int_equal(w5500_dhcp_get_lease(&dh, &l), W5500_OK);
+    const uint8_t m24[4] = {255, 255, 255, 0}, gw[4] = {192, 168, 1, 254};
+    assert_memory_equal(l.net.ip, yi, 4);
+    assert_memory_equal(l.net.mask, m24, 4); /* no option 1: /24 assumed */
+    assert_memory_equal(l.net.gateway, gw, 4);
+    assert_int_equal(l.t1_s, 50); /* T1 80 > T2 60: both replaced by the RFC defaults */
+    assert_int_equal(l.t2_s, 87);
+    assert_memory_equal(&F.common[0x0F], yi, 4);
+    assert_memory_equal(&F.common[0x05], m24, 4);
+    assert_int_equal(F.sreg[2][3], 0x00); /* socket closed while bound */
+}
+
+static void test_dns_exchange_details(void **state)
+{
+    (void)state;
+    static struct w5500_dns dn;
+    ready_dev();
+    F.auto_send_ok = true;
+    const uint8_t srv[4] = {192, 168, 1, 1}, other[4] = {192, 168, 1, 66};
+    const struct w5500_dns_config cfg = {1000, 2};
+    assert_int_equal(w5500_dns_start(&dn, &dev, 3, srv, "ota.example.com", 0x2222, 5001, &cfg),
+                     W5500_OK);
+    uint8_t r[600];
+    memset(r, 0, sizeof r);
+    size_t qlen = 0;
+    assert_int_equal(w5500_dns_build_query(r, sizeof r, 0x2222, "ota.example.com", &qlen),
+                     W5500_OK);
+    r[2] = 0x81;
+    r[3] = 0x80;
+    r[7] = 1;
+    const uint8_t ans[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7};
+    memcpy(&r[qlen], ans, sizeof ans);
+    size_t rl = qlen + sizeof ans;
+    uint8_t ip[4] = {0};
+    /* Right content, wrong source address or port: ignored. A reply too big for the 512-byte
+     * buffer: ignored. */
+    fake_udp_push(3, other, 53, r, (uint16_t)rl, (uint16_t)rl);
+    fake_udp_push(3, srv, 5353, r, (uint16_t)rl, (uint16_t)rl);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_PENDING);
+    fake_udp_push(3, srv, 53, r, 600, 600);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_PENDING);
+    /* Nothing else comes: after both attempts the last rejection is the answer. */
+    F.ms += 1000;
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_PENDING); /* second query */
+    F.ms += 2000;
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_ERR_MALFORMED);
+    assert_int_equal(F.sreg[3][3], 0x00);
+    /* Again, and this time the good reply comes from the server. */
+    assert_int_equal(w5500_dns_start(&dn, &dev, 3, srv, "ota.example.com", 0x2222, 5001, &cfg),
+                     W5500_OK);
+    fake_udp_push(3, srv, 53, r, (uint16_t)rl, (uint16_t)rl);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_OK);
+    const uint8_t want[4] = {10, 0, 0, 7};
+    assert_memory_equal(ip, want, 4);
+    memset(ip, 0, 4);
+    assert_int_equal(w5500_dns_poll(&dn, ip), W5500_OK); /* the result stays */
+    assert_memory_equal(ip, want, 4);
+    assert_int_equal(dn.ttl, 60);
+    assert_int_equal(F.sreg[3][3], 0x00);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1012,6 +1156,8 @@ int main(void)
         cmocka_unit_test_setup(test_udp, setup),
         cmocka_unit_test_setup(test_netcfg_and_strings, setup),
         cmocka_unit_test_setup(test_dhcp_dns_errors, setup),
+        cmocka_unit_test_setup(test_dhcp_exchange_details, setup),
+        cmocka_unit_test_setup(test_dns_exchange_details, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
