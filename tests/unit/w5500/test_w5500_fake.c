@@ -41,6 +41,9 @@ struct fake {
     unsigned transfers;
     bool cr_stuck;
     uint8_t stick_cmd; /* Sn_CR sticks only after this command (0: off) */
+    uint16_t ro_lo, ro_hi; /* common-block writes in [ro_lo, ro_hi] are ignored (lo > hi: off) */
+    bool sizes_readonly;   /* Sn_RXBUF_SIZE/Sn_TXBUF_SIZE writes ignored */
+    bool close_ignored;    /* CLOSE leaves Sn_SR as it is */
     bool rsr_unstable;
     bool common_readonly;
     bool auto_send_ok;
@@ -110,6 +113,8 @@ static void fake_init(void)
     memset(&F, 0, sizeof F);
     F.fail_transfer_at = -1;
     F.version = 0x04;
+    F.ro_lo = 1;
+    F.ro_hi = 0;
     F.auto_send_ok = false;
     F.shortest_pulse_ms = UINT32_MAX;
     fake_reset_regs();
@@ -137,7 +142,11 @@ static void exec_cmd(unsigned sn, uint8_t cmd)
         break;
     case 0x04: r[3] = 0x15; break; /* CONNECT -> SYNSENT */
     case 0x08: r[3] = 0x18; break; /* DISCON -> FIN_WAIT */
-    case 0x10: r[3] = 0x00; break; /* CLOSE */
+    case 0x10: /* CLOSE */
+        if (!F.close_ignored) {
+            r[3] = 0x00;
+        }
+        break;
     case 0x20: {                   /* SEND */
         uint16_t rd = be16(&r[0x22]);
         uint16_t wr = be16(&r[0x24]);
@@ -195,7 +204,7 @@ static uint8_t reg_read(uint8_t bsb, uint16_t a)
 static void reg_write(uint8_t bsb, uint16_t a, uint8_t v)
 {
     if (bsb == 0) {
-        if (!F.common_readonly && a < 0x2E) {
+        if (!F.common_readonly && a < 0x2E && !(a >= F.ro_lo && a <= F.ro_hi)) {
             F.common[a] = v;
         }
         return;
@@ -207,6 +216,8 @@ static void reg_write(uint8_t bsb, uint16_t a, uint8_t v)
             exec_cmd(sn, v);
         } else if (a == 0x02) {
             F.sreg[sn][2] &= (uint8_t)~v;
+        } else if ((a == 0x1E || a == 0x1F) && F.sizes_readonly) {
+            /* ignored */
         } else if (a < 0x30 && a != 0x03 && !(a >= 0x20 && a <= 0x23) && a != 0x26 && a != 0x27 &&
                    a != 0x2A && a != 0x2B) {
             F.sreg[sn][a] = v;
@@ -1137,6 +1148,41 @@ static void test_dns_exchange_details(void **state)
     assert_int_equal(F.sreg[3][3], 0x00);
 }
 
+static void test_more_chip_misbehaviour(void **state)
+{
+    (void)state;
+    /* RTR/RCR that do not stick, buffer sizes that do not stick: VERIFY at bring-up. */
+    struct w5500_config c;
+    default_cfg(&c);
+    c.retry_time_100us = 500; /* differs from the reset value, so a lost write shows */
+    assert_int_equal(w5500_init(&dev, &PORT, &c), W5500_OK);
+    F.ro_lo = 0x19;
+    F.ro_hi = 0x1B;
+    assert_int_equal(run_bringup(50), W5500_ERR_VERIFY);
+    setup(NULL);
+    F.sizes_readonly = true;
+    assert_int_equal(run_bringup(50), W5500_ERR_VERIFY);
+    /* A CLOSE that never shows SOCK_CLOSED. */
+    setup(NULL);
+    ready_dev();
+    assert_int_equal(w5500_udp_open(&dev, 1, 5000), W5500_OK);
+    F.close_ignored = true;
+    assert_int_equal(w5500_sock_close(&dev, 1), W5500_ERR_SOCK_STATE);
+    F.close_ignored = false;
+    assert_int_equal(w5500_sock_close(&dev, 1), W5500_OK);
+    /* UDP: not enough TX space yet -> PENDING; the socket closing under a pending send. */
+    assert_int_equal(w5500_udp_open(&dev, 1, 5000), W5500_OK);
+    setbe16(&F.sreg[1][0x22], (uint16_t)(be16(&F.sreg[1][0x24]) - 2000u));
+    const uint8_t to[4] = {192, 168, 1, 1};
+    uint8_t d[100] = {0};
+    assert_int_equal(w5500_udp_sendto(&dev, 1, d, sizeof d, to, 53), W5500_PENDING);
+    setbe16(&F.sreg[1][0x22], be16(&F.sreg[1][0x24]));
+    assert_int_equal(w5500_udp_sendto(&dev, 1, d, sizeof d, to, 53), W5500_OK);
+    F.sreg[1][3] = 0x00;
+    assert_int_equal(w5500_udp_send_poll(&dev, 1), W5500_ERR_SOCK_STATE);
+    assert_int_equal(dev.sock[1].kind, W5500_SOCK_FREE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1158,6 +1204,7 @@ int main(void)
         cmocka_unit_test_setup(test_dhcp_dns_errors, setup),
         cmocka_unit_test_setup(test_dhcp_exchange_details, setup),
         cmocka_unit_test_setup(test_dns_exchange_details, setup),
+        cmocka_unit_test_setup(test_more_chip_misbehaviour, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
