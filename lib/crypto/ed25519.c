@@ -143,69 +143,76 @@ static void fe_carry_wide(fe *h, uint64_t t[FE_LIMBS])
 }
 
 /*
- * h = f * g by columns (product scanning, the sum stays in registers). Column k collects
- * f_i g_j with i + j = k at bit off(k), off(i) = ceil(25.5 i); off(i) + off(j) is off(k) plus one
- * extra bit when i and j are both odd, which happens exactly for odd i in an even column: there
- * the odd limbs of f are taken doubled (f2). Column k + 10 sits at 2^255 * 2^off(k), i.e. 19 times
- * column k's weight mod p. A doubled limb is below 2^27, a product below 2^53, a column of ten
- * below 2^56.4, and column k plus 19 times column k + 10 below 2^61.
+ * Operands for the column sums of fe_mul and fe_sq.
+ *
+ * Column k of a product collects f_i g_j with i + j = k (mod 10). Its weight is 2^off(k),
+ * off(i) = ceil(25.5 i); off(i) + off(j) is off(i + j) plus one extra bit when i and j are both
+ * odd (each rounds up), which happens exactly for odd i in an even column: a[] is f with its odd
+ * limbs doubled for even columns, f itself for odd ones. A product with i + j >= 10 sits at
+ * 2^255 * 2^off(k) = 19 * 2^off(k) (mod p), so it takes g_j times 19. With e[j] = 19 g_j and
+ * e[10 + j] = g_j, the term of f_i in column k is always a_i * e[k + 10 - i], and a column is one
+ * loop with no case split. Bounds: a_i < 2^27, e < 19 * 2^26 < 2^30.3, a term below 2^56.3 and a
+ * column of ten below 2^59.7.
  */
+static void fe_mul_operands(uint32_t a_even[FE_LIMBS], uint32_t e[2 * FE_LIMBS], const fe *f,
+                            const fe *g)
+{
+    for (unsigned i = 0; i < FE_LIMBS; i++) {
+        a_even[i] = f->v[i] << (i & 1u);
+        e[i] = 19u * g->v[i];
+        e[FE_LIMBS + i] = g->v[i];
+    }
+}
+
 static void fe_mul(fe *h, const fe *f, const fe *g)
 {
-    uint32_t f2[FE_LIMBS];
+    uint32_t a_even[FE_LIMBS];
+    uint32_t e[2 * FE_LIMBS];
     uint64_t t[FE_LIMBS];
 
-    for (unsigned i = 0; i < FE_LIMBS; i++) {
-        f2[i] = f->v[i] << (i & 1u);
-    }
+    fe_mul_operands(a_even, e, f, g);
     for (unsigned k = 0; k < FE_LIMBS; k++) {
-        const uint32_t *a = (k & 1u) != 0 ? f->v : f2;
-        uint64_t lo = 0;
-        uint64_t hi = 0;
-        for (unsigned i = 0; i <= k; i++) {
-            lo += (uint64_t)a[i] * g->v[k - i];
+        const uint32_t *a = (k & 1u) != 0 ? f->v : a_even;
+        const uint32_t *col = &e[k + FE_LIMBS];
+        uint64_t s = 0;
+        for (unsigned i = 0; i < FE_LIMBS; i++) {
+            s += (uint64_t)a[i] * col[-(int)i];
         }
-        for (unsigned i = k + 1; i < FE_LIMBS; i++) {
-            hi += (uint64_t)a[i] * g->v[k + FE_LIMBS - i];
-        }
-        t[k] = lo + 19u * hi;
+        t[k] = s;
     }
     fe_carry_wide(h, t);
 }
 
 /*
- * h = f^2: fe_mul's columns with each cross product f_i f_j (i < j) taken once and doubled, 55
- * products instead of 100; the bounds of fe_mul hold (a column only gets smaller).
+ * h = f^2: in fe_mul's column sum the terms of f_i and f_j (i != j) are equal (the doubling and
+ * the factor 19 depend on the pair only), so each pair is taken once and doubled: 55 products
+ * instead of 100. Pairs with i + j = k have i <= (k - 1) / 2, pairs with i + j = k + 10 have
+ * k < i <= (k + 9) / 2; an even column also gets the squares of limbs k/2 and k/2 + 5. A column
+ * stays below 12 terms' worth, 2^60.
  */
 static void fe_sq(fe *h, const fe *f)
 {
-    uint32_t f2[FE_LIMBS];
+    uint32_t a_even[FE_LIMBS];
+    uint32_t e[2 * FE_LIMBS];
     uint64_t t[FE_LIMBS];
 
-    for (unsigned i = 0; i < FE_LIMBS; i++) {
-        f2[i] = f->v[i] << (i & 1u);
-    }
+    fe_mul_operands(a_even, e, f, f);
     for (unsigned k = 0; k < FE_LIMBS; k++) {
-        const uint32_t *a = (k & 1u) != 0 ? f->v : f2;
-        uint64_t lo = 0;
-        uint64_t hi = 0;
-        /* column k: pairs (i, k - i) with i < k - i, then the square of limb k / 2 */
+        const uint32_t *a = (k & 1u) != 0 ? f->v : a_even;
+        const uint32_t *col = &e[k + FE_LIMBS];
+        uint64_t s = 0;
         for (unsigned i = 0; 2 * i < k; i++) {
-            lo += (uint64_t)a[i] * f->v[k - i];
+            s += (uint64_t)a[i] * col[-(int)i];
         }
-        lo <<= 1;
-        if ((k & 1u) == 0) {
-            lo += (uint64_t)a[k / 2] * f->v[k / 2];
-        }
-        /* column k + 10: pairs (i, k + 10 - i) with k < i < k + 10 - i */
         for (unsigned i = k + 1; 2 * i < k + FE_LIMBS; i++) {
-            hi += (uint64_t)a[i] * f->v[k + FE_LIMBS - i];
+            s += (uint64_t)a[i] * col[-(int)i];
         }
-        hi <<= 1;
+        s <<= 1;
         if ((k & 1u) == 0) {
-            hi += (uint64_t)a[(k + FE_LIMBS) / 2] * f->v[(k + FE_LIMBS) / 2];
+            s += (uint64_t)a[k / 2] * col[-(int)(k / 2)];
+            s += (uint64_t)a[k / 2 + 5] * col[-(int)(k / 2 + 5)];
         }
-        t[k] = lo + 19u * hi;
+        t[k] = s;
     }
     fe_carry_wide(h, t);
 }
