@@ -302,7 +302,11 @@ static int dhcp_transmit(struct w5500_dhcp *d)
     d->tries++;
     d->t_sent = d->now_ms;
     if (d->state == W5500_DHCP_S_SELECTING || d->state == W5500_DHCP_S_REQUESTING) {
-        d->t_retx = d->now_ms + d->timeout_ms;
+        /* Jitter keeps a fleet that lost power together from retrying in lock-step. */
+        uint32_t j = d->timeout_ms / 4u < 1000u ? d->timeout_ms / 4u : 1000u;
+        d->rng = d->rng * 1103515245u + 12345u;
+        uint32_t r = (d->rng >> 8) % (2u * j + 1u);
+        d->t_retx = d->now_ms + d->timeout_ms - j + r;
         d->timeout_ms = d->timeout_ms * 2u > MAX_TIMEOUT_MS ? MAX_TIMEOUT_MS : d->timeout_ms * 2u;
     } else {
         /* RFC 2131 4.4.5: half the time left to T2 (or lease end), at least 60 s, capped. */
@@ -381,6 +385,7 @@ int w5500_dhcp_start(struct w5500_dhcp *dhcp, struct w5500_dev *dev, uint8_t sn,
     dhcp->dev = dev;
     dhcp->sn = sn;
     dhcp->xid = xid_seed;
+    dhcp->rng = xid_seed ^ 0x5bd1e995u;
     if (cfg != NULL) {
         dhcp->cfg = *cfg;
     }

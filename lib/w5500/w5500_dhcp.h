@@ -60,7 +60,8 @@ int w5500_dhcp_build(uint8_t *buf, size_t cap, uint8_t type, uint32_t xid, const
                      const uint8_t server_id[4], size_t *len);
 
 struct w5500_dhcp_config {
-    uint32_t first_timeout_ms; /* first retransmission timeout; doubles up to 64 s (0: 4000) */
+    uint32_t first_timeout_ms; /* first retransmission timeout; doubles up to 64 s (0: 4000);
+                                * each wait is randomised by +-min(1 s, timeout / 4) */
     uint8_t attempts;          /* DISCOVERs/REQUESTs sent before giving up (0: 4) */
     bool skip_conflict_probe;  /* true: bind without the ARP probe of the offered address */
 };
@@ -97,6 +98,7 @@ struct w5500_dhcp {
     bool probe_sent;        /* CHECKING: the ARP probe datagram has left */
     bool final_decline;     /* CHECKING: last DECLINE sent; fail with CONFLICT once it is out */
     uint32_t xid;
+    uint32_t rng;           /* retransmission jitter (RFC 2131 4.1: randomised by +-1 s) */
     uint32_t last_ms;       /* last clock reading */
     uint64_t now_ms;        /* monotonic, accumulated from the 32-bit clock */
     uint64_t t_retx;        /* next retransmission */

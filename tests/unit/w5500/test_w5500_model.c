@@ -708,12 +708,22 @@ static void test_dhcp_no_server(void **state)
     assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 7u, &DHCP_FAST), W5500_OK);
     uint64_t t0 = S.now_us;
     assert_int_equal(dhcp_run(100000, 10), W5500_ERR_GAVE_UP);
-    /* 3 DISCOVERs with 1 + 2 + 4 s timeouts. */
+    /* 3 DISCOVERs with 1 + 2 + 4 s timeouts, each randomised by +-25 % (at most 1 s). */
     uint64_t waited_ms = (S.now_us - t0) / 1000u;
-    assert_true(waited_ms >= 7000 && waited_ms <= 7100);
+    assert_true(waited_ms >= 7000 - 250 - 500 - 1000 && waited_ms <= 7000 + 250 + 500 + 1000 + 20);
     struct w5500_model_stats st;
     w5500_model_get_stats(S.m, &st);
     assert_int_equal(st.dhcp_requests, 3);
+    /* Another seed gives another schedule (devices do not retry in step). */
+    uint64_t first = waited_ms;
+    bool differs = false;
+    for (uint32_t seed = 100; seed < 104 && !differs; seed++) {
+        assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, seed, &DHCP_FAST), W5500_OK);
+        t0 = S.now_us;
+        assert_int_equal(dhcp_run(100000, 10), W5500_ERR_GAVE_UP);
+        differs = (S.now_us - t0) / 1000u != first;
+    }
+    assert_true(differs);
     struct w5500_dhcp_lease l;
     assert_int_equal(w5500_dhcp_get_lease(&dhcp, &l), W5500_ERR_NOT_READY);
     assert_int_equal(w5500_dhcp_poll(&dhcp), W5500_ERR_GAVE_UP); /* final and sticky */
