@@ -33,7 +33,7 @@
 #define TAG_SIGNAL 2u
 #define TAG_CONN_BASE 3u
 #define MAX_EVENTS 256
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH 1024
 #define SENDFILE_MAX (1u << 20)
 #define HEAD_CAP 512u
 #define NO_HEAP UINT32_MAX
@@ -692,7 +692,7 @@ static void on_accept(int lfd, enum conn_proto proto)
         c->proto = (uint8_t)proto;
         c->state = C_REQ;
         c->heap_idx = NO_HEAP;
-        c->rd_ready = true;
+        c->rd_ready = false; /* the registration below reports data that is already there */
         c->wr_ready = true;
         peer_name(&ss, c->peer, sizeof(c->peer));
         struct epoll_event ev;
@@ -714,7 +714,6 @@ static void on_accept(int lfd, enum conn_proto proto)
         srv_fields_str(&f, "peer", c->peer);
         srv_log_event(now, "connect", c->id, f.buf);
         timer_set(c, now + idle_ms());
-        conn_drive(c);
     }
 }
 
