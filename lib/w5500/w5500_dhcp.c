@@ -442,9 +442,11 @@ static int dhcp_handle(struct w5500_dhcp *d, const struct w5500_dhcp_msg *m)
     case W5500_DHCP_S_RENEWING:
     case W5500_DHCP_S_REBINDING:
         if (m->type == W5500_DHCP_ACK) {
+            bool moved = memcmp(m->yiaddr, d->lease.net.ip, 4) != 0;
             OTA_TRY(dhcp_bind(d, m));
             d->renewals++;
-            return W5500_OK;
+            /* A new address on renewal: connections on the old one are gone; say so once. */
+            return moved ? W5500_ERR_LEASE_LOST : W5500_OK;
         }
         if (m->type == W5500_DHCP_NAK) {
             d->last_error = W5500_ERR_NAK;

@@ -122,7 +122,9 @@ int w5500_dhcp_start(struct w5500_dhcp *dhcp, struct w5500_dev *dev, uint8_t sn,
 /*
  * Drive the client; call every main-loop pass. W5500_PENDING while no lease is held;
  * W5500_OK while bound (renewing/rebinding included: the address stays valid);
- * W5500_ERR_LEASE_LOST once when a lease ran out (the address is cleared; acquisition restarts);
+ * W5500_ERR_LEASE_LOST once when a lease ran out or was refused (the address is cleared;
+ * acquisition restarts), and once when a renewal moved us to another address (the new one is
+ * already configured: reconnect);
  * final (state FAILED, socket closed): W5500_ERR_GAVE_UP (no usable reply), W5500_ERR_NAK (the
  * server refused every REQUEST), W5500_ERR_CONFLICT (every acknowledged address answered ARP),
  * W5500_ERR_MALFORMED/MISMATCH (only bad replies came), W5500_ERR_NO_LINK, or a socket-layer

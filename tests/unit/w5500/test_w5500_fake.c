@@ -1097,6 +1097,44 @@ static void test_dhcp_exchange_details(void **state)
     assert_memory_equal(&F.common[0x0F], yi, 4);
     assert_memory_equal(&F.common[0x05], m24, 4);
     assert_int_equal(F.sreg[2][3], 0x00); /* socket closed while bound */
+
+    /* T1 (50 s): a unicast REQUEST with ciaddr, no option 50/54, to the server. */
+    before = F.sent_len[2];
+    F.ms += 50000;
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_OK);
+    assert_int_equal(w5500_dhcp_state(&dh), W5500_DHCP_S_RENEWING);
+    assert_int_equal(F.sent_len[2] - before, 300);
+    req = &F.sent[2][before];
+    assert_memory_equal(&F.sreg[2][0x0C], srv, 4);
+    assert_memory_equal(&req[12], yi, 4);
+    assert_int_equal(req[10], 0); /* no broadcast flag */
+    for (size_t pos = 240; pos < 300 && req[pos] != 255;) {
+        if (req[pos] == 0) {
+            pos++;
+            continue;
+        }
+        assert_true(req[pos] != 50 && req[pos] != 54);
+        pos += 2u + req[pos + 1];
+    }
+    xid = ((uint32_t)req[4] << 24) | ((uint32_t)req[5] << 16) | ((uint32_t)req[6] << 8) | req[7];
+    /* The server moves us to another address: reported once, the new one is configured. */
+    const uint8_t yi2[4] = {192, 168, 1, 124};
+    n = dhcp_reply(b, xid, yi2, ack_opts, sizeof ack_opts);
+    fake_udp_push(2, srv, 67, b, (uint16_t)n, (uint16_t)n);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_ERR_LEASE_LOST);
+    assert_memory_equal(&F.common[0x0F], yi2, 4);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_OK);
+    assert_int_equal(w5500_dhcp_state(&dh), W5500_DHCP_S_BOUND);
+    /* The same address on the next renewal is just OK. */
+    before = F.sent_len[2];
+    F.ms += 50000;
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_OK);
+    req = &F.sent[2][before];
+    xid = ((uint32_t)req[4] << 24) | ((uint32_t)req[5] << 16) | ((uint32_t)req[6] << 8) | req[7];
+    n = dhcp_reply(b, xid, yi2, ack_opts, sizeof ack_opts);
+    fake_udp_push(2, srv, 67, b, (uint16_t)n, (uint16_t)n);
+    assert_int_equal(w5500_dhcp_poll(&dh), W5500_OK);
+    assert_int_equal(dh.renewals, 2);
 }
 
 static void test_dns_exchange_details(void **state)
