@@ -212,6 +212,9 @@ int main(int argc, char **argv)
                     left--;
                     break;
                 }
+                if (x->done) {
+                    break;
+                }
                 ssize_t r = recv(x->fd, buf, sizeof(buf), 0);
                 if (r < 0) {
                     if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -253,6 +256,11 @@ int main(int argc, char **argv)
                     left--;
                     break;
                 }
+            }
+            if (x->done) {
+                /* Closed at once: a level-triggered EOF must not wake this loop again. */
+                (void)close(x->fd);
+                x->fd = -1;
             }
         }
     }

@@ -433,6 +433,12 @@ static void finish_response(struct conn *c)
         c->transfer = false;
         s_dirty = true;
     }
+    if (c->proto == P_HTTP && (c->close_after || c->rd_eof) && c->rlen == 0u && !c->rd_ready) {
+        /* An HTTP client that asked for the close sends nothing more and nothing is unread, so a
+         * plain close sends a FIN, not a reset: no need to linger (raw clients still send ACKs). */
+        conn_close(c, "done", false);
+        return;
+    }
     if (c->close_after || c->rd_eof) {
         /* Half-close, then keep reading until the peer closes: closing with unread bytes would
          * make the kernel send a reset that can destroy data still in flight to the peer. */
