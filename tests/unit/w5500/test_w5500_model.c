@@ -1044,6 +1044,25 @@ static void test_tcp_peer_reset(void **state)
     assert_int_equal(w5500_tcp_send(&dev, 0, b, sizeof b, &sent), W5500_ERR_SOCK_STATE);
 }
 
+static void test_tcp_reset_at_offset_keeps_data(void **state)
+{
+    (void)state;
+    /* The peer resets after exactly 100000 bytes reached the chip: every one of them is still
+     * delivered (read out before CLOSED is reported), intact; nothing more. */
+    bring_up();
+    struct peer p;
+    peer_start(&p, 0, DOWN_LEN, 0xABCDu);
+    assert_int_equal(w5500_model_fault_tcp_reset_after(S.m, 0, 100000u), W5500_MODEL_OK);
+    assert_int_equal(connect_wait(0, 40000), W5500_OK);
+    size_t got = 0;
+    uint32_t sum = 0;
+    assert_int_equal(download(0, &got, &sum, NULL), W5500_ERR_CLOSED);
+    assert_int_equal(got, 100000);
+    assert_int_equal(sum, expected_sum(0xABCDu, 100000));
+    peer_join(&p);
+    assert_no_open_sockets();
+}
+
 static void stall_at_40k(size_t n)
 {
     if (n >= (size_t)40 * 1024u) {
@@ -1386,6 +1405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_unreachable_and_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_peer_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_reset_at_offset_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_keepalive_ends_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_slow_peer, setup, teardown),
