@@ -634,6 +634,67 @@ static void test_http_if_range(void **state)
     assert_int_equal(close(fd), 0);
 }
 
+/* Bytes after a Connection: close request stay unread: the server must drain them rather than
+ * close with unread data (a reset that could destroy the response in flight). */
+static void test_http_close_with_unread_bytes(void **state)
+{
+    (void)state;
+    int fd = http_connect();
+    http_send(fd, "GET /firmware HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGARBAGE");
+    struct thttp_resp r;
+    assert_int_equal(thttp_read(fd, &r, s_buf, sizeof(s_buf), false), 0);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(s_buf, s_main, s_main_len);
+    expect_eof(fd); /* a FIN, not a reset */
+    assert_int_equal(close(fd), 0);
+}
+
+/* The device half-closes right after its request: the image still comes in full. */
+static void test_raw_client_half_close(void **state)
+{
+    (void)state;
+    int fd = tnet_connect(s_srv.raw_port);
+    assert_true(fd >= 0);
+    assert_int_equal(tnet_send(fd, "GET firmware 0\r\n", 16), 0);
+    assert_int_equal(shutdown(fd, SHUT_WR), 0);
+    char line[256];
+    assert_true(tnet_recv_line(fd, line, sizeof(line)) > 0);
+    assert_int_equal(strncmp(line, "OK 0 ", 5), 0);
+    bool reset = false;
+    bool timed_out = false;
+    assert_int_equal(tnet_recv_all(fd, s_buf, sizeof(s_buf), &reset, &timed_out), s_main_len);
+    assert_false(reset);
+    assert_memory_equal(s_buf, s_main, s_main_len);
+    assert_int_equal(close(fd), 0);
+}
+
+/* A device that disconnects mid-transfer frees its slot: with one slot, the next one is served. */
+static void test_disconnect_frees_slot(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *extra[] = {"--max-clients", "1", "--chunk-size", "512", "--chunk-delay", "50",
+                           NULL};
+    server_start(&s, s_small_path, extra);
+    int fd = tnet_connect(s.raw_port);
+    assert_true(fd >= 0);
+    long id = conn_id(&s, tnet_local_port(fd));
+    assert_int_equal(tnet_send(fd, "GET firmware\r\n", 14), 0);
+    assert_int_equal(tnet_recv_exact(fd, s_buf, 512), 0);
+    assert_int_equal(close(fd), 0);
+    char line[1024];
+    conn_event(&s, id, "close", line, sizeof(line));
+    fd = tnet_connect(s.raw_port);
+    assert_true(fd >= 0);
+    assert_int_equal(tnet_send(fd, "GET firmware\r\n", 14), 0);
+    bool reset = false;
+    bool timed_out = false;
+    assert_int_equal(tnet_recv_all(fd, s_buf, sizeof(s_buf), &reset, &timed_out), s_small_len);
+    assert_memory_equal(s_buf, s_small, s_small_len);
+    assert_int_equal(close(fd), 0);
+    server_stop(&s, SIGTERM, "SIGTERM");
+}
+
 /* ------------------------------------------------------------------ many clients */
 
 #define NCLIENTS 200
@@ -1048,6 +1109,9 @@ int main(void)
         cmocka_unit_test(test_http_connection_close_and_10),
         cmocka_unit_test(test_http_pipelined),
         cmocka_unit_test(test_http_if_range),
+        cmocka_unit_test(test_http_close_with_unread_bytes),
+        cmocka_unit_test(test_raw_client_half_close),
+        cmocka_unit_test(test_disconnect_frees_slot),
         cmocka_unit_test(test_concurrent_clients),
         cmocka_unit_test(test_idle_and_slow_client_timeouts),
         cmocka_unit_test(test_busy_and_text_log),
