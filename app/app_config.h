@@ -11,7 +11,7 @@
 #ifndef APP_SERVER_HOST
 #define APP_SERVER_HOST "192.168.1.10"
 #endif
-/* TCP port of the server: 8080 for HTTP, 5000 for the raw TCP protocol by convention. */
+/* TCP port of the server: 8080 for HTTP; the tutorial's raw TCP server listens on 5678. */
 #ifndef APP_SERVER_PORT
 #define APP_SERVER_PORT 8080
 #endif
@@ -26,9 +26,9 @@
 #ifndef APP_SERVER_PROTO
 #define APP_SERVER_PROTO APP_PROTO_HTTP
 #endif
-/* HTTP path of the image (ignored by the raw protocol). */
+/* HTTP path of the image (ignored by the raw protocol); otaserver serves /firmware. */
 #ifndef APP_SERVER_PATH
-#define APP_SERVER_PATH "/app.img"
+#define APP_SERVER_PATH "/firmware"
 #endif
 
 /* ---- Network ------------------------------------------------------------------------------ */
@@ -105,6 +105,14 @@
 #define APP_BUTTON_IRQ_PRIO 8u
 #endif
 
+/*
+ * Test and benchmark variants only: bytes of constant filler linked into the program so its signed
+ * image has a realistic size (about 200 KB for the update benchmark). 0 in the product.
+ */
+#ifndef APP_PAD_BYTES
+#define APP_PAD_BYTES 0
+#endif
+
 /* ---- Checks ------------------------------------------------------------------------------- */
 _Static_assert(APP_SERVER_PORT > 0 && APP_SERVER_PORT <= 65535, "APP_SERVER_PORT 1..65535");
 _Static_assert(APP_SERVER_PROTO == APP_PROTO_RAW || APP_SERVER_PROTO == APP_PROTO_RAW_RESUME ||
@@ -131,5 +139,7 @@ _Static_assert(APP_ALLOW_EQUAL_VERSION == 0 || APP_ALLOW_EQUAL_VERSION == 1, "0 
 _Static_assert(APP_LED_PERIOD_MS >= 10u && APP_LED_PERIOD_MS <= 5000u, "LED period");
 _Static_assert(APP_BUTTON_IRQ_PRIO <= 15u, "4 priority bits");
 _Static_assert(APP_BUTTON_DEBOUNCE_MS <= 1000u, "debounce at most 1 s");
+_Static_assert(APP_PAD_BYTES >= 0 && APP_PAD_BYTES <= 224 * 1024,
+               "filler: the application area holds 254 KB");
 
 #endif /* APP_CONFIG_H */
