@@ -163,7 +163,7 @@ int w5500_dhcp_build(uint8_t *buf, size_t cap, uint8_t type, uint32_t xid, const
 {
     OTA_VERIFY(buf != NULL && mac != NULL && len != NULL, W5500_ERR_ARG);
     OTA_VERIFY(type == W5500_DHCP_DISCOVER || type == W5500_DHCP_REQUEST ||
-                   type == W5500_DHCP_DECLINE,
+                   type == W5500_DHCP_DECLINE || type == W5500_DHCP_RELEASE,
                W5500_ERR_ARG);
     OTA_VERIFY(cap >= MIN_SEND_LEN, W5500_ERR_ARG);
     static const uint8_t params[] = {OPT_MASK,      OPT_ROUTER, OPT_DNS, OPT_LEASE,
@@ -589,6 +589,26 @@ int w5500_dhcp_poll(struct w5500_dhcp *dhcp)
     if (d->state == W5500_DHCP_S_CHECKING) {
         return dhcp_check(d);
     }
+    if (d->state == W5500_DHCP_S_RELEASING) {
+        int rc = w5500_udp_send_poll(d->dev, d->sn);
+        if (rc == W5500_PENDING) {
+            return W5500_PENDING;
+        }
+        /* Sent or not (ARP for the server failed), the lease is given up locally; the address
+         * goes only now, so the RELEASE left from it. */
+        static const struct w5500_netcfg none;
+        memset(&d->lease, 0, sizeof d->lease);
+        rc = dhcp_sock_close(d);
+        if (rc == W5500_OK) {
+            rc = w5500_set_netcfg(d->dev, &none);
+        }
+        if (rc != W5500_OK) {
+            return dhcp_fail(d, rc);
+        }
+        d->state = W5500_DHCP_S_IDLE;
+        d->last_error = 0;
+        return W5500_OK;
+    }
 
     if (d->sock_open) {
         int rc = w5500_udp_send_poll(d->dev, d->sn);
@@ -664,6 +684,31 @@ int w5500_dhcp_get_lease(const struct w5500_dhcp *dhcp, struct w5500_dhcp_lease 
     OTA_VERIFY(dhcp_status(dhcp) == W5500_OK, W5500_ERR_NOT_READY);
     *lease = dhcp->lease;
     return W5500_OK;
+}
+
+int w5500_dhcp_release(struct w5500_dhcp *dhcp)
+{
+    OTA_VERIFY(dhcp != NULL && dhcp->dev != NULL, W5500_ERR_ARG);
+    struct w5500_dhcp *d = dhcp;
+    OTA_VERIFY(dhcp_status(d) == W5500_OK, W5500_ERR_NOT_READY);
+    uint8_t mac[6];
+    w5500_get_mac(d->dev, mac);
+    struct w5500_dhcp_lease l = d->lease;
+    next_xid(d);
+    size_t len = 0;
+    int rc = w5500_dhcp_build(d->buf, sizeof d->buf, W5500_DHCP_RELEASE, d->xid, mac, false,
+                              l.net.ip, NULL, l.server_id, &len);
+    if (rc == W5500_OK) {
+        rc = dhcp_sock_open(d);
+    }
+    if (rc == W5500_OK) {
+        rc = w5500_udp_sendto(d->dev, d->sn, d->buf, len, l.server_id, W5500_DHCP_SERVER_PORT);
+    }
+    if (rc != W5500_OK) {
+        return dhcp_fail(d, rc == W5500_PENDING ? W5500_ERR_SOCK_STATE : rc);
+    }
+    d->state = W5500_DHCP_S_RELEASING;
+    return W5500_PENDING;
 }
 
 int w5500_dhcp_stop(struct w5500_dhcp *dhcp)

@@ -54,7 +54,8 @@ struct w5500_dhcp_msg {
 int w5500_dhcp_parse(const uint8_t *msg, size_t len, uint32_t xid, const uint8_t mac[6],
                      struct w5500_dhcp_msg *out);
 
-/* Build a DISCOVER (1), REQUEST (3) or DECLINE (4). ciaddr/req_ip/server_id may be NULL. */
+/* Build a DISCOVER (1), REQUEST (3), DECLINE (4) or RELEASE (7). ciaddr/req_ip/server_id may be
+ * NULL. */
 int w5500_dhcp_build(uint8_t *buf, size_t cap, uint8_t type, uint32_t xid, const uint8_t mac[6],
                      bool broadcast, const uint8_t ciaddr[4], const uint8_t req_ip[4],
                      const uint8_t server_id[4], size_t *len);
@@ -75,6 +76,7 @@ enum w5500_dhcp_state {
     W5500_DHCP_S_RENEWING,
     W5500_DHCP_S_REBINDING,
     W5500_DHCP_S_FAILED,
+    W5500_DHCP_S_RELEASING, /* RELEASE sent, waiting for it to leave */
 };
 
 /* The lease in force (valid while w5500_dhcp_poll returns W5500_OK). */
@@ -140,5 +142,12 @@ int w5500_dhcp_get_lease(const struct w5500_dhcp *dhcp, struct w5500_dhcp_lease 
 
 /* Stop: close the socket. The address stays configured (static use from here on). */
 int w5500_dhcp_stop(struct w5500_dhcp *dhcp);
+
+/*
+ * Give the lease back (RELEASE, unicast to the server) and clear the address. W5500_PENDING:
+ * call w5500_dhcp_poll until it returns W5500_OK (state IDLE, socket closed). W5500_ERR_NOT_READY
+ * if no lease is held.
+ */
+int w5500_dhcp_release(struct w5500_dhcp *dhcp);
 
 #endif /* W5500_DHCP_H */

@@ -585,6 +585,21 @@ static void test_dhcp_acquire_renew_expire(void **state)
     assert_int_equal(dhcp_run(100000, 100), W5500_OK);
     assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
     assert_memory_equal(n.ip, ip, 4);
+    /* Give the lease back: one RELEASE reaches the server, the address is cleared. */
+    w5500_model_get_stats(S.m, &st0);
+    assert_int_equal(w5500_dhcp_release(&dhcp), W5500_PENDING);
+    int rel = W5500_PENDING;
+    for (unsigned i = 0; i < 1000 && rel == W5500_PENDING; i++) {
+        step(1);
+        rel = w5500_dhcp_poll(&dhcp);
+    }
+    assert_int_equal(rel, W5500_OK);
+    assert_int_equal(w5500_dhcp_state(&dhcp), W5500_DHCP_S_IDLE);
+    w5500_model_get_stats(S.m, &st1);
+    assert_int_equal(st1.dhcp_requests - st0.dhcp_requests, 1);
+    assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
+    assert_memory_equal(n.ip, zero, 4);
+    assert_int_equal(w5500_dhcp_release(&dhcp), W5500_ERR_NOT_READY); /* nothing left to give */
     assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
     assert_no_open_sockets();
 }

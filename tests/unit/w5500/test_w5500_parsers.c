@@ -319,6 +319,18 @@ static void test_dhcp_build(void **state)
     assert_int_equal(
         w5500_dhcp_build(b, sizeof b, W5500_DHCP_ACK, XID, MAC, false, NULL, NULL, NULL, &len),
         W5500_ERR_ARG);
+    /* RELEASE and DECLINE: type, ciaddr/requested address, server id. */
+    assert_int_equal(
+        w5500_dhcp_build(b, sizeof b, W5500_DHCP_RELEASE, XID, MAC, false, YI, NULL, SRV, &len),
+        W5500_OK);
+    assert_int_equal(b[240 + 2], W5500_DHCP_RELEASE);
+    assert_memory_equal(&b[12], YI, 4);
+    assert_int_equal(
+        w5500_dhcp_build(b, sizeof b, W5500_DHCP_DECLINE, XID, MAC, false, NULL, YI, SRV, &len),
+        W5500_OK);
+    assert_int_equal(b[240 + 2], W5500_DHCP_DECLINE);
+    const uint8_t zero4[4] = {0};
+    assert_memory_equal(&b[12], zero4, 4);
 }
 
 /* ---- DNS ------------------------------------------------------------------------------------ */
