@@ -578,7 +578,7 @@ static void conn_drive(struct conn *c)
                 return;
             }
             if (c->state == C_SEND) {
-                return; /* cannot happen: write returns AGAIN or changes state */
+                return; /* wrote some, then the socket filled up: wait for the writable edge */
             }
             continue;
         }
