@@ -695,6 +695,51 @@ static void test_disconnect_frees_slot(void **state)
     server_stop(&s, SIGTERM, "SIGTERM");
 }
 
+/* Garbage on both ports from many clients at once: every one is answered or closed, and the
+ * (sanitizer-built) server goes on serving. */
+static void test_garbage_clients(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    int fds[N];
+    uint32_t x = 12345u;
+    static char junk[6000];
+    for (int i = 0; i < N; i++) {
+        fds[i] = tnet_connect((i % 2) != 0 ? s_srv.http_port : s_srv.raw_port);
+        assert_true(fds[i] >= 0);
+        size_t len = 1u + (size_t)(i * 149) % sizeof(junk);
+        for (size_t k = 0; k < len; k++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            /* Some clients send text that starts like a request, the rest raw bytes. */
+            junk[k] = (i % 4) < 2 ? (char)x : (char)('A' + (x % 26u));
+        }
+        if ((i % 4) == 1) {
+            memcpy(junk, "GET /firmware HTTP/1.1\r\n", 24);
+        }
+        assert_int_equal(tnet_send(fds[i], junk, len), 0);
+        /* The end of the garbage: an incomplete request is then closed at once, not timed out. */
+        assert_int_equal(shutdown(fds[i], SHUT_WR), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        /* Each garbage client ends with an answer and a close, or a close alone. */
+        bool reset = false;
+        bool timed_out = false;
+        (void)tnet_recv_all(fds[i], s_buf, sizeof(s_buf), &reset, &timed_out);
+        assert_false(timed_out);
+        assert_int_equal(close(fds[i]), 0);
+    }
+    int fd = tnet_connect(s_srv.raw_port);
+    assert_true(fd >= 0);
+    assert_int_equal(tnet_send(fd, "GET firmware\r\n", 14), 0);
+    bool reset = false;
+    bool timed_out = false;
+    assert_int_equal(tnet_recv_all(fd, s_buf, sizeof(s_buf), &reset, &timed_out), s_main_len);
+    assert_memory_equal(s_buf, s_main, s_main_len);
+    assert_int_equal(close(fd), 0);
+}
+
 /* ------------------------------------------------------------------ many clients */
 
 #define NCLIENTS 200
@@ -1112,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_http_close_with_unread_bytes),
         cmocka_unit_test(test_raw_client_half_close),
         cmocka_unit_test(test_disconnect_frees_slot),
+        cmocka_unit_test(test_garbage_clients),
         cmocka_unit_test(test_concurrent_clients),
         cmocka_unit_test(test_idle_and_slow_client_timeouts),
         cmocka_unit_test(test_busy_and_text_log),
