@@ -199,6 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 16; i++) {
         check_status(w5500_dhcp_poll(&dhcp));
     }
+    check_status(w5500_dhcp_release(&dhcp));
+    for (int i = 0; i < 4; i++) {
+        check_status(w5500_dhcp_poll(&dhcp));
+    }
     rc = w5500_dns_start(&dns, &dev, 3, peer, "ota.example.com", 7, 3000, NULL);
     check_status(rc);
     for (int i = 0; i < 16; i++) {
