@@ -703,7 +703,8 @@ static void test_garbage_clients(void **state)
     enum { N = 40 };
     int fds[N];
     uint32_t x = 12345u;
-    static char junk[6000];
+    static uint8_t junk[6000];
+    static const char req_start[] = "GET /firmware HTTP/1.1\r\n";
     for (int i = 0; i < N; i++) {
         fds[i] = tnet_connect((i % 2) != 0 ? s_srv.http_port : s_srv.raw_port);
         assert_true(fds[i] >= 0);
@@ -713,10 +714,10 @@ static void test_garbage_clients(void **state)
             x ^= x >> 17;
             x ^= x << 5;
             /* Some clients send text that starts like a request, the rest raw bytes. */
-            junk[k] = (i % 4) < 2 ? (char)x : (char)('A' + (x % 26u));
+            junk[k] = (i % 4) < 2 ? (uint8_t)x : (uint8_t)('A' + (x % 26u));
         }
-        if ((i % 4) == 1) {
-            memcpy(junk, "GET /firmware HTTP/1.1\r\n", 24);
+        for (size_t k = 0; (i % 4) == 1 && k + 1u < sizeof(req_start) && k < len; k++) {
+            junk[k] = (uint8_t)req_start[k];
         }
         assert_int_equal(tnet_send(fds[i], junk, len), 0);
         /* The end of the garbage: an incomplete request is then closed at once, not timed out. */
