@@ -168,7 +168,10 @@ int w5500_sock_status(struct w5500_dev *dev, uint8_t sn, uint8_t *sr);
 /* CLOSE (no FIN), clear Sn_IR, and check Sn_SR reads CLOSED. Safe on a closed socket. */
 int w5500_sock_close(struct w5500_dev *dev, uint8_t sn);
 
-/* TCP client, step 1: OPEN in TCP mode on local_port (non-zero), then CONNECT to ip:port. */
+/*
+ * TCP client, step 1: OPEN in TCP mode on local_port (non-zero), then CONNECT to ip:port (a
+ * unicast address). Nothing is waited for; on a failure after OPEN the socket is closed again.
+ */
 int w5500_tcp_connect(struct w5500_dev *dev, uint8_t sn, uint16_t local_port,
                       const uint8_t ip[4], uint16_t port);
 
@@ -192,8 +195,9 @@ int w5500_tcp_flush_poll(struct w5500_dev *dev, uint8_t sn);
 
 /*
  * Read up to cap bytes in one SPI burst. W5500_OK with *got > 0; W5500_PENDING (*got = 0) when
- * nothing is waiting; W5500_EOF when the peer closed and everything has been read;
- * W5500_ERR_CLOSED if the connection was reset or timed out.
+ * nothing is waiting; W5500_EOF when the peer closed and everything has been read. Data that
+ * arrived before a reset is returned first; then W5500_ERR_CLOSED (reset) or W5500_ERR_TIMEOUT
+ * (retransmissions or keep-alive unanswered), and the socket is closed.
  */
 int w5500_tcp_recv(struct w5500_dev *dev, uint8_t sn, uint8_t *buf, size_t cap, size_t *got);
 
@@ -211,7 +215,8 @@ int w5500_udp_open(struct w5500_dev *dev, uint8_t sn, uint16_t local_port);
 int w5500_udp_sendto(struct w5500_dev *dev, uint8_t sn, const uint8_t *buf, size_t len,
                      const uint8_t ip[4], uint16_t port);
 
-/* W5500_OK on SEND_OK, W5500_PENDING, W5500_ERR_TIMEOUT (ARP failed). */
+/* W5500_OK on SEND_OK (or nothing pending), W5500_PENDING, W5500_ERR_TIMEOUT (ARP failed; the
+ * socket stays open), W5500_ERR_SOCK_STATE if the socket closed meanwhile. */
 int w5500_udp_send_poll(struct w5500_dev *dev, uint8_t sn);
 
 /*
