@@ -972,7 +972,7 @@ static void test_dns_unreachable_server(void **state)
 
 /* ---- tests: TCP ----------------------------------------------------------------------------- */
 
-#define UP_LEN ((size_t)120 * 1024u + 17u)
+#define UP_LEN ((size_t)200 * 1024u + 17u)
 #define DOWN_LEN ((size_t)300 * 1024u + 5u)
 
 static void test_tcp_transfer(void **state)
