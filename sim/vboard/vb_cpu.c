@@ -516,21 +516,12 @@ static void exc_return(struct vboard *vb, uint32_t pc)
     }
 }
 
-static bool any_pending(const struct vboard *vb)
-{
-    for (int e = 2; e < VB_NUM_EXC; e++) {
-        if (vb->nv_pending[e]) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void try_take(struct vboard *vb, uint32_t ret_addr)
 {
     int e = best_pending(vb);
     if (e == 0) {
-        vb->exc_dirty = any_pending(vb);
+        /* Nothing enabled is pending: look again only after an NVIC/SCB change or a new pend. */
+        vb->exc_dirty = false;
         return;
     }
     if (exc_group_prio(vb, e) < exec_prio(vb, true)) {
@@ -591,6 +582,13 @@ static void hook_block(uc_engine *uc, uint64_t addr64, uint32_t size, void *user
         return;
     }
     vb->last_block = addr;
+    if (in_flash(addr)) {
+        uint32_t off = (addr >= VB_FLASH_BASE ? addr - VB_FLASH_BASE : addr);
+        vb->code_page[off >> 12] = 1;
+        if (off + size - 1u < VB_FLASH_SIZE) {
+            vb->code_page[(off + size - 1u) >> 12] = 1;
+        }
+    }
     if (vb->exc_dirty) {
         try_take(vb, addr);
     }
@@ -1172,6 +1170,18 @@ void vb_ppb_write(struct vboard *vb, uint32_t a, uint32_t v, uint32_t mask)
 
 void vb_flush_code(struct vboard *vb, uint32_t addr, uint32_t len)
 {
+    if (addr >= VB_FLASH_BASE && addr < VB_FLASH_BASE + VB_FLASH_SIZE && len > 0) {
+        /* Only pages code was translated from can hold stale translations. */
+        uint32_t first = (addr - VB_FLASH_BASE) >> 12;
+        uint32_t last = (addr - VB_FLASH_BASE + len - 1u) >> 12;
+        bool any = false;
+        for (uint32_t p = first; p <= last && p < (VB_FLASH_SIZE >> 12); p++) {
+            any = any || vb->code_page[p] != 0;
+        }
+        if (!any) {
+            return;
+        }
+    }
     uc_err e1 = uc_ctl_remove_cache(vb->uc, addr, addr + len);
     uc_err e2 = UC_ERR_OK;
     if (addr >= VB_FLASH_BASE && addr < VB_FLASH_BASE + VB_FLASH_SIZE) {

@@ -160,6 +160,7 @@ struct vboard {
     uint64_t tcat_ps[VB_T_COUNT];
     uint64_t next_event_ps;
     uint32_t pc;          /* address of the instruction executing (code hook) */
+    uint8_t code_page[VB_FLASH_SIZE >> 12]; /* flash pages code was translated from */
     uint32_t last_block;
 
     /* Run control. */
