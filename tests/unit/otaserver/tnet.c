@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,7 +39,8 @@ int tproc_start(struct tproc *p, char *const argv[])
         return -1;
     }
     if (pid == 0) {
-        if (dup2(out, 1) < 0 || dup2(err, 2) < 0) {
+        /* A failed assertion ends the test without stopping its children: they die with it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
             _exit(126);
         }
         execv(argv[0], argv);
