@@ -169,13 +169,31 @@ static int run_sh(char *const argv[])
     return rc;
 }
 
+static char s_nginx_port[16]; /* set while a test's nginx may be running */
+
+/* nginx daemonises: stop it even when an assertion ended the test early. */
+static int nginx_teardown(void **state)
+{
+    (void)state;
+    if (s_nginx_port[0] != '\0') {
+        char *stop[] = {(char *)"/bin/sh", (char *)NGINX_SH, (char *)"stop", s_nginx_port, NULL};
+        struct tproc p;
+        if (tproc_start(&p, stop) == 0) {
+            (void)tproc_wait(&p);
+            tproc_cleanup(&p);
+        }
+        s_nginx_port[0] = '\0';
+    }
+    return 0;
+}
+
 static void test_nginx_sh_serves_ranges(void **state)
 {
     (void)state;
     int port = tnet_free_port();
     assert_true(port > 0);
-    char portstr[16];
-    (void)snprintf(portstr, sizeof(portstr), "%d", port);
+    char *portstr = s_nginx_port;
+    (void)snprintf(s_nginx_port, sizeof(s_nginx_port), "%d", port);
     char *start[] = {(char *)"/bin/sh", (char *)NGINX_SH, (char *)"start", portstr, s_dir, NULL};
     char *stop[] = {(char *)"/bin/sh", (char *)NGINX_SH, (char *)"stop", portstr, NULL};
     assert_int_equal(run_sh(start), 0);
@@ -205,6 +223,7 @@ static void test_nginx_sh_serves_ranges(void **state)
     /* Stopped: nobody listens any more, and a second stop says so. */
     assert_int_equal(tnet_connect(port), -1);
     assert_int_equal(run_sh(stop), 1);
+    s_nginx_port[0] = '\0';
 }
 
 int main(void)
@@ -214,7 +233,7 @@ int main(void)
         cmocka_unit_test(test_ack_paced_one_ack_per_chunk),
         cmocka_unit_test(test_ack_paced_aborts_on_coalesced_acks),
         cmocka_unit_test(test_tutorial_usage),
-        cmocka_unit_test(test_nginx_sh_serves_ranges),
+        cmocka_unit_test_teardown(test_nginx_sh_serves_ranges, nginx_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
