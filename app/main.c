@@ -685,7 +685,8 @@ int main(void)
         app_log_line("app: filler damaged");
     }
 #endif
-    app_log_line("app: running");
+    /* The ready line: scripts press the button when they see it. */
+    app_log_line("app: running v" APP_VERSION_STRING ", press B1 to update");
     app_boot_update_check();
     uint32_t last_press = systick_ms() - APP_BUTTON_DEBOUNCE_MS;
     app_led_t0 = systick_ms();

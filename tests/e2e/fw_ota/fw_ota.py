@@ -1,0 +1,533 @@
+#!/usr/bin/env python3
+"""End-to-end OTA tests on the virtual board with the real bootloader and application.
+
+Each scenario flashes a factory image (bootloader + installed application, made by otafactory),
+runs sim/vboard with the W5500 LAN mapped to a server on the loopback (otaserver or nginx), presses
+the button when the application's ready line appears, and checks what a user relies on: the log,
+the resets, the flash contents byte for byte, and the LED.
+
+usage: fw_ota.py SCENARIO --vboard VBOARD --tools HOSTDIR --fw FWDIR --src SRCDIR --work DIR
+                 [--ops FILE] [--sweep]
+scenarios: http, raw, nginx_dns, bad_key, downgrade, powercut
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+
+APP_OFF = 0x40000      # application area in the flash file (APP_ADDR - 0x08000000)
+STAGING_OFF = 0x0C000  # staging area
+# Guard against a hung process only (host wall clock); tests assert on virtual time and logs.
+HANG_GUARD_S = 900
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+# ---------------------------------------------------------------- images and tools
+
+def image_info(path):
+    """MCUboot header fields, version string, payload and total size of a signed image."""
+    with open(path, 'rb') as f:
+        d = f.read()
+    magic, _load, hdr_size, prot, img_size, _flags = struct.unpack_from('<IIHHII', d, 0)
+    check(magic == 0x96f3b83d, f'{path}: not an MCUboot image')
+    major, minor, rev, build = struct.unpack_from('<BBHI', d, 20)
+    tlv_off = hdr_size + img_size + prot
+    tlv_magic, tlv_tot = struct.unpack_from('<HH', d, tlv_off)
+    check(tlv_magic == 0x6907, f'{path}: no TLV info')
+    desc_len = hdr_size + prot + tlv_tot
+    desc_len = (desc_len + 3) // 4 * 4
+    return {
+        'version': f'{major}.{minor}.{rev}+{build}',
+        'payload': d[hdr_size:hdr_size + img_size],
+        'size': tlv_off + tlv_tot,
+        'data': d[:tlv_off + tlv_tot],
+        'desc_len': desc_len,
+    }
+
+
+def server_info(fw, variant):
+    """The update server a firmware variant was built for (app/app_server_info.h)."""
+    path = os.path.join(fw, variant + '.server.txt')
+    with open(path) as f:
+        text = f.read()
+    m = re.search(r'^app_server host="([^"]*)" port=(\d+)u? proto=(\d) dhcp=(\d) path="([^"]*)"',
+                  text, re.M)
+    check(m is not None, f'{path}: no app_server line')
+    return {'host': m.group(1), 'port': int(m.group(2)), 'proto': int(m.group(3)),
+            'dhcp': m.group(4) == '1', 'path': m.group(5)}
+
+
+def run_tool(args):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = p.stdout.decode('utf-8', 'replace')
+    check(p.returncode == 0, f'{" ".join(args)} failed ({p.returncode}): {out}')
+    return out
+
+
+def factory_hex(ctx, variant, work):
+    hexf = os.path.join(work, f'factory-{variant}.hex')
+    run_tool([os.path.join(ctx.tools, 'otafactory'), '--boot', os.path.join(ctx.fw, 'bootloader.bin'),
+              '--image', os.path.join(ctx.fw, variant + '.img'), '--hex', hexf])
+    return hexf
+
+
+class OtaServer:
+    """tools/otaserver on the loopback, any free ports."""
+
+    def __init__(self, ctx, image, work):
+        self.log = open(os.path.join(work, 'otaserver.log'), 'w+')
+        self.p = subprocess.Popen([os.path.join(ctx.tools, 'otaserver'), '--image', image,
+                                   '--port', '0', '--http-port', '0'],
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        self.raw_port = self.http_port = None
+        for _ in range(400):
+            self.log.seek(0)
+            m = re.search(r'listening raw_port=(\d+) http_port=(\d+)', self.log.read())
+            if m:
+                self.raw_port, self.http_port = int(m.group(1)), int(m.group(2))
+                return
+            if self.p.poll() is not None:
+                break
+            subprocess.run(['sleep', '0.02'])
+        self.stop()
+        raise Fail('otaserver did not start')
+
+    def port_for(self, proto):
+        return self.http_port if proto == 2 else self.raw_port
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+class Nginx:
+    """nginx through tests/e2e/servers/nginx.sh, serving ROOT on a free loopback port."""
+
+    def __init__(self, ctx, root):
+        self.script = os.path.join(ctx.src, 'tests', 'e2e', 'servers', 'nginx.sh')
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        run_tool(['sh', self.script, 'start', str(self.port), root])
+
+    def stop(self):
+        subprocess.run(['sh', self.script, 'stop', str(self.port)], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+
+
+# ---------------------------------------------------------------- vboard runs
+
+class Run:
+    def __init__(self, rc, out):
+        self.rc = rc
+        self.out = out
+
+    def events(self):
+        """(virtual ms, text) of every vboard board message."""
+        return [(float(m.group(1)), m.group(2))
+                for m in re.finditer(r'\[vboard\s+([0-9.]+) ms\] ([^\n]*)', self.out)]
+
+    def time_of(self, text):
+        for t, e in self.events():
+            if text in e:
+                return t
+        return None
+
+    def leds(self, t0=0.0, t1=1e18):
+        return [(t, e.endswith('on')) for t, e in self.events()
+                if e.startswith('LED PA0 ') and t0 <= t <= t1]
+
+    def summary(self):
+        m = re.search(r'flash: (\d+) operations, (\d+) programs', self.out)
+        r = re.search(r'resets: (\d+) \(software (\d+), iwdg (\d+), power cut (\d+)\)', self.out)
+        check(m is not None and r is not None, 'no vboard summary')
+        return {'ops': int(m.group(1)), 'programs': int(m.group(2)), 'resets': int(r.group(1)),
+                'sw_resets': int(r.group(2)), 'iwdg_resets': int(r.group(3)),
+                'cuts': int(r.group(4))}
+
+    def started_versions(self):
+        return re.findall(r'boot: starting application (\d+\.\d+\.\d+\+\d+)', self.out)
+
+
+def vboard(ctx, flash, loads=(), fresh=False, maps=(), dns=(), press_on=None, stop_on=None,
+           timeout_ms=60000, cut_op=None, cut_mode='clean', max_resets=8, seed=1):
+    args = [ctx.vboard, '--flash', flash, '--summary', '--timeout-ms', str(timeout_ms),
+            '--max-resets', str(max_resets), '--seed', str(seed)]
+    if fresh:
+        args.append('--fresh')
+    for x in loads:
+        args += ['--load', x]
+    for x in maps:
+        args += ['--map', x]
+    for x in dns:
+        args += ['--dns', x]
+    if press_on:
+        args += ['--press-button-on', press_on]
+    if stop_on:
+        args += ['--stop-on', stop_on]
+    if cut_op is not None:
+        args += ['--cut-power-at-flash-op', str(cut_op), '--cut-mode', cut_mode]
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=HANG_GUARD_S)
+    return Run(p.returncode, p.stdout.decode('utf-8', 'replace'))
+
+
+def flash_bytes(flash, off, n):
+    with open(flash, 'rb') as f:
+        f.seek(off)
+        return f.read(n)
+
+
+def show(run, title):
+    """The interesting part of a run's output, for the test log."""
+    print(f'---- {title} (exit {run.rc})')
+    for line in run.out.splitlines():
+        if 'LED PA0' in line or 'HCLK' in line:
+            continue
+        print(line)
+
+
+# ---------------------------------------------------------------- checks
+
+def check_progress(run):
+    """A progress line per tenth, increasing, the last one at 100 %."""
+    pct = [int(x) for x in re.findall(r'app: download (\d+)% \(\d+/\d+ bytes\)', run.out)]
+    check(len(pct) >= 10, f'expected a progress line per 10 %, got {pct}')
+    check(all(b > a for a, b in zip(pct, pct[1:])), f'progress not increasing: {pct}')
+    check(pct[-1] == 100, f'last progress line is not 100 %: {pct}')
+    tenths = {p // 10 for p in pct}
+    check(len(tenths) == len(pct), f'more than one line per tenth: {pct}')
+
+
+def check_led_blinks_during_download(run):
+    t0 = run.time_of('button PC13 pressed')
+    t1 = run.time_of('reset: software')
+    check(t0 is not None and t1 is not None, 'no button press or no software reset')
+    n = len(run.leds(t0, t1))
+    check(n >= 4, f'LED changed only {n} times during the {t1 - t0:.0f} ms download')
+
+
+def check_installed(run, flash, v1, v2):
+    check(run.rc == 0, f'vboard exit {run.rc}: version {v2["version"]} not reached')
+    check(f'app: stm32-ota application v{v2["version"]}' in run.out, 'new version banner missing')
+    check('boot: update installed' in run.out, 'bootloader did not install')
+    check('app: last update: installed' in run.out, 'new version does not report the install')
+    check('staying in the bootloader' not in run.out, 'bootloader found no application')
+    started = run.started_versions()
+    check(set(started) <= {v1['version'], v2['version']}, f'unexpected versions started: {started}')
+    check(started[-1] == v2['version'], f'last start was {started[-1]}')
+    got = flash_bytes(flash, APP_OFF, len(v2['payload']))
+    check(got == v2['payload'], 'application area differs from the new image\'s payload')
+    check(flash_bytes(flash, STAGING_OFF, v2['size']) == v2['data'],
+          'staging differs from the served image')
+
+
+def led_intervals(changes):
+    return [round(b[0] - a[0]) for a, b in zip(changes, changes[1:])]
+
+
+def check_led_pattern(run, major, t0):
+    """Major 1 toggles every 200 ms; later majors double-blink once a second (100 ms on/off)."""
+    ch = run.leds(t0)
+    check(len(ch) >= 6, f'LED changed only {len(ch)} times after {t0:.0f} ms')
+    iv = led_intervals(ch)
+    if major <= 1:
+        check(all(abs(x - 200) <= 2 for x in iv), f'v1 LED intervals not 200 ms: {iv}')
+    else:
+        check(all(abs(x - 100) <= 2 or abs(x - 700) <= 2 for x in iv),
+              f'v2 LED intervals not the double blink: {iv}')
+        check(any(abs(x - 700) <= 2 for x in iv) and any(abs(x - 100) <= 2 for x in iv),
+              f'v2 LED: no double blink seen: {iv}')
+        ons = [round(b[0] - a[0]) for a, b in zip(ch, ch[1:]) if a[1]]
+        check(all(abs(x - 100) <= 2 for x in ons), f'v2 LED on-times not 100 ms: {ons}')
+
+
+def power_cycle(ctx, flash, version, ms=2500):
+    """Power the board on again without a button press: the given version must start, nothing is
+    written to flash, and the LED shows that version's pattern."""
+    r = vboard(ctx, flash, timeout_ms=ms)
+    show(r, 'power cycle')
+    check(r.rc == 0, f'power-cycle run ended with exit {r.rc}')
+    check(r.started_versions() == [version], f'power cycle started {r.started_versions()}')
+    check(f'app: running v{version}' in r.out, 'application did not reach its main loop')
+    check(r.summary()['ops'] == 0, 'a plain boot wrote to flash')
+    check_led_pattern(r, int(version.split('.')[0]), 500.0)
+    return r
+
+
+# ---------------------------------------------------------------- scenarios
+
+def update_run(ctx, work, variant, port, served, extra_dns=(), **kw):
+    """Fresh board with the factory image of variant, server mapped, button pressed."""
+    srv = server_info(ctx.fw, variant)
+    v1 = image_info(os.path.join(ctx.fw, variant + '.img'))
+    flash = os.path.join(work, 'board.flash')
+    lan_ip = srv['host']
+    dns = list(extra_dns)
+    if not re.match(r'^\d+\.\d+\.\d+\.\d+$', lan_ip):
+        lan_ip = '192.168.1.10'
+        dns.append(f'{srv["host"]}={lan_ip}')
+    r = vboard(ctx, flash, loads=[factory_hex(ctx, variant, work)], fresh=True,
+               maps=[f'{lan_ip}:{srv["port"]}={port}'], dns=dns,
+               press_on=f'app: running v{v1["version"]}', **kw)
+    return r, flash, v1, srv
+
+
+def scenario_happy(ctx, work, variant, use_nginx):
+    v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
+    srv = server_info(ctx.fw, variant)
+    if use_nginx:
+        root = os.path.join(work, 'www')
+        os.makedirs(root)
+        shutil.copy(os.path.join(ctx.fw, 'app_v2.img'), os.path.join(root, srv['path'].lstrip('/')))
+        server = Nginx(ctx, root)
+        port = server.port
+    else:
+        server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'), work)
+        port = server.port_for(srv['proto'])
+    try:
+        r, flash, v1, srv = update_run(ctx, work, variant, port, v2,
+                                       stop_on=f'app: running v{v2["version"]}')
+    finally:
+        server.stop()
+    show(r, f'update {variant} -> {v2["version"]}')
+    check_installed(r, flash, v1, v2)
+    check_progress(r)
+    check_led_blinks_during_download(r)
+    s = r.summary()
+    check(s['sw_resets'] == 1 and s['cuts'] == 0 and s['iwdg_resets'] == 0,
+          f'expected exactly one software reset: {s}')
+    if srv['dhcp']:
+        check('app: network up, address 192.168.1.' in r.out, 'no DHCP address logged')
+    else:
+        check('app: network up, address 192.168.1.50' in r.out, 'static address not used')
+    if not re.match(r'^\d+\.\d+\.\d+\.\d+$', srv['host']):
+        check(f'app: {srv["host"]} is 192.168.1.10' in r.out, 'host name not resolved by DNS')
+    power_cycle(ctx, flash, v2['version'])
+
+
+def scenario_http_baseline(ctx, work):
+    """HTTP from otaserver in two runs: download + mark, then the install on the next power-on.
+    Records the flash operation counts of both phases for the power-cut samples."""
+    v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
+    srv = server_info(ctx.fw, 'app')
+    server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'), work)
+    try:
+        r1, flash, v1, _ = update_run(ctx, work, 'app', server.port_for(srv['proto']), v2,
+                                      stop_on='app: image verified and marked pending')
+    finally:
+        server.stop()
+    show(r1, 'download')
+    check(r1.rc == 0, f'download run exit {r1.rc}')
+    check_progress(r1)
+    check(flash_bytes(flash, APP_OFF, len(v1['payload'])) == v1['payload'],
+          'application area changed before the install')
+    d_ops = r1.summary()['ops']
+    check(d_ops > 0, 'no flash operations during the download')
+    r2 = vboard(ctx, flash, stop_on=f'app: running v{v2["version"]}')
+    show(r2, 'install on power-on')
+    check_installed(r2, flash, v1, v2)
+    i_ops = r2.summary()['ops']
+    if ctx.ops:
+        with open(ctx.ops, 'w') as f:
+            json.dump({'download': d_ops, 'install': i_ops, 'desc_len': v2['desc_len']}, f)
+    print(f'flash operations: download + mark {d_ops}, install {i_ops}')
+    power_cycle(ctx, flash, v2['version'])
+
+
+def scenario_bad(ctx, work, kind):
+    """An image the device must refuse: signed by another key, or older than the installed one."""
+    otapack = os.path.join(ctx.tools, 'otapack')
+    v1 = image_info(os.path.join(ctx.fw, 'app.img'))
+    bad = os.path.join(work, 'bad.img')
+    if kind == 'bad_key':
+        key = os.path.join(work, 'other.pem')
+        run_tool([otapack, 'keygen', '-o', key])
+        v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
+        run_tool([otapack, 'sign', '-k', key, '--version', v2['version'],
+                  os.path.join(ctx.fw, 'app_v2.bin'), bad])
+        want = 'image does not verify'
+    else:
+        key = os.path.join(ctx.src, 'keys', 'dev-ed25519-TEST-ONLY.pem')
+        major = int(v1['version'].split('.')[0])
+        check(major >= 1, 'installed major version 0: no older version to serve')
+        run_tool([otapack, 'sign', '-k', key, '--version', f'{major - 1}.9.0+1',
+                  os.path.join(ctx.fw, 'app.bin'), bad])
+        want = 'not newer than installed'
+    srv = server_info(ctx.fw, 'app')
+    server = OtaServer(ctx, bad, work)
+    try:
+        r, flash, v1, _ = update_run(ctx, work, 'app', server.port_for(srv['proto']), None,
+                                     stop_on='), still running')
+    finally:
+        server.stop()
+    show(r, f'{kind} image served')
+    check(r.rc == 0, f'exit {r.rc}: no failure reported')
+    check(f'app: update failed: {want}' in r.out, f'failure is not "{want}"')
+    s = r.summary()
+    check(s['resets'] == 0, f'the board reset after a refused image: {s}')
+    check(flash_bytes(flash, APP_OFF, len(v1['payload'])) == v1['payload'],
+          'application area changed')
+    if kind == 'downgrade':
+        # The header is checked before anything is erased.
+        check(s['ops'] == 0, f'flash written for a downgrade: {s["ops"]} operations')
+    else:
+        check(s['ops'] > 0, 'the other-key image was not downloaded')
+    r2 = power_cycle(ctx, flash, v1['version'])
+    if kind == 'bad_key':
+        check('complete download found but not installable' in r2.out,
+              'staged bad image not recognised on the next boot')
+
+
+def pc_samples(ops, sweep):
+    """(flash op, cut mode, phase, expected op text or None) to cut at."""
+    d, i = ops['download'], ops['install']
+    hdr_ops = ops['desc_len'] // 4 + 16  # descriptor copy + 16 header words after the erase
+    samples = [
+        (max(1, d // 3), 'torn', 'download', None),
+        (d - 2, 'torn', 'download', 'program'),  # the PENDING record
+        (d + 1, 'partial-erase', 'install', 'erase sector 6'),
+        (d + i - hdr_ops, 'partial-erase', 'install', 'erase sector 2'),
+    ]
+    if sweep:
+        modes = ['clean', 'torn', 'partial-erase']
+        for k in range(1, 12):
+            samples.append((max(1, d * k // 12), modes[k % 3], 'download', None))
+        for k in range(1, 12):
+            samples.append((d + i * k // 12, modes[(k + 1) % 3], 'install', None))
+        samples.append((d + i - hdr_ops + 1, 'torn', 'install', 'program'))
+        samples.append((d + i, 'torn', 'install', 'program'))
+    return samples
+
+
+def pc_case(ctx, work, n, mode, phase, op_text, v1, v2, srv, hexf, seed):
+    flash = os.path.join(work, f'pc-{n}-{mode}.flash')
+    server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'),
+                       tempfile.mkdtemp(dir=work, prefix=f'srv-{n}-'))
+    try:
+        r = vboard(ctx, flash, loads=[hexf], fresh=True,
+                   maps=[f'{srv["host"]}:{srv["port"]}={server.port_for(srv["proto"])}'],
+                   press_on=f'app: running v{v1["version"]}',
+                   stop_on=f'app: running v{v2["version"]}', cut_op=n, cut_mode=mode,
+                   timeout_ms=120000, seed=seed)
+    finally:
+        server.stop()
+    try:
+        m = re.search(r'power cut at flash op (\d+) \(([^)]*)\)', r.out)
+        check(m is not None and int(m.group(1)) == n, f'no power cut at flash op {n}')
+        if op_text:
+            check(m.group(2).startswith(op_text), f'op {n} is "{m.group(2)}", not {op_text}')
+        cut_at = m.start()
+        reset_sw = r.out.find('reset: software')
+        if phase == 'download':
+            check(reset_sw < 0 or reset_sw > cut_at, 'cut came after the reset to install')
+            after = r.out[cut_at:]
+            check('app: unfinished download found' in after or
+                  'app: complete download found, verified' in after,
+                  'the application did not pick up the interrupted download')
+        else:
+            check(0 <= reset_sw < cut_at, 'cut came before the reset to install')
+        after = r.out[cut_at:]
+        first = re.search(r'boot: starting application (\d+\.\d+\.\d+\+\d+)', after)
+        check(first is not None, 'no application started after the cut')
+        check(first.group(1) in (v1['version'], v2['version']),
+              f'after the cut {first.group(1)} started')
+        check_installed(r, flash, v1, v2)
+        s = r.summary()
+        check(s['cuts'] == 1 and s['iwdg_resets'] == 0, f'resets: {s}')
+        return None
+    except Fail as e:
+        show(r, f'power cut at op {n} ({mode})')
+        return f'op {n} {mode} ({phase}): {e}'
+
+
+def scenario_powercut(ctx, work):
+    check(ctx.ops is not None and os.path.exists(ctx.ops), 'no flash-operation counts (run http)')
+    with open(ctx.ops) as f:
+        ops = json.load(f)
+    v1 = image_info(os.path.join(ctx.fw, 'app.img'))
+    v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
+    srv = server_info(ctx.fw, 'app')
+    check(re.match(r'^\d+\.\d+\.\d+\.\d+$', srv['host']) is not None, 'app must use an IP address')
+    hexf = factory_hex(ctx, 'app', work)
+    samples = pc_samples(ops, ctx.sweep)
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as ex:
+        futs = [ex.submit(pc_case, ctx, work, n, mode, phase, text, v1, v2, srv, hexf, k + 1)
+                for k, (n, mode, phase, text) in enumerate(samples)]
+        for (n, mode, phase, _), fut in zip(samples, futs):
+            err = fut.result()
+            print(f'cut at flash op {n:6d} {mode:13s} {phase:8s}: {"ok" if err is None else "FAIL"}')
+            if err is not None:
+                failures.append(err)
+    for e in failures:
+        print('FAIL', e)
+    print(f'power-cut cases: {len(samples)}, failures: {len(failures)}')
+    check(not failures, f'{len(failures)} power-cut cases failed')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('scenario')
+    ap.add_argument('--vboard', required=True)
+    ap.add_argument('--tools', required=True)
+    ap.add_argument('--fw', required=True)
+    ap.add_argument('--src', required=True)
+    ap.add_argument('--work', required=True)
+    ap.add_argument('--ops')
+    ap.add_argument('--sweep', action='store_true')
+    ap.add_argument('--jobs', type=int, default=1)
+    ctx = ap.parse_args()
+    os.makedirs(ctx.work, exist_ok=True)
+    work = tempfile.mkdtemp(dir=ctx.work, prefix=ctx.scenario + '-')
+    try:
+        for f in ('bootloader.bin', 'app.img', 'app_v2.img'):
+            check(os.path.exists(os.path.join(ctx.fw, f)), f'{ctx.fw}/{f} missing: build the firmware')
+        if ctx.scenario == 'http':
+            scenario_http_baseline(ctx, work)
+        elif ctx.scenario == 'raw':
+            scenario_happy(ctx, work, 'app_raw', False)
+        elif ctx.scenario == 'nginx_dns':
+            scenario_happy(ctx, work, 'app_dns', True)
+        elif ctx.scenario in ('bad_key', 'downgrade'):
+            scenario_bad(ctx, work, ctx.scenario)
+        elif ctx.scenario == 'powercut':
+            scenario_powercut(ctx, work)
+        else:
+            raise Fail(f'unknown scenario {ctx.scenario}')
+    except Fail as e:
+        print(f'fw_ota {ctx.scenario}: FAIL {e}')
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print(f'fw_ota {ctx.scenario}: FAIL hung: {e}')
+        return 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f'fw_ota {ctx.scenario}: PASS')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
