@@ -322,11 +322,15 @@ void vb_set_irq_level(struct vboard *vb, int irq, bool level)
     if (irq < 0 || irq >= VB_NUM_IRQ) {
         return;
     }
+    bool changed = vb->irq_level[irq] != level;
     vb->irq_level[irq] = level;
-    if (level && !vb->nv_active[16 + irq]) {
+    if (level && !vb->nv_active[16 + irq] && !vb->nv_pending[16 + irq]) {
         vb->nv_pending[16 + irq] = true;
+        changed = true;
     }
-    vb->exc_dirty = true;
+    if (changed) {
+        vb->exc_dirty = true;
+    }
 }
 
 void vb_pend_exception(struct vboard *vb, int exc)
@@ -516,17 +520,28 @@ static void exc_return(struct vboard *vb, uint32_t pc)
     }
 }
 
+static void read_masks(struct vboard *vb, uint32_t m[3])
+{
+    m[0] = reg_get(vb, UC_ARM_REG_PRIMASK);
+    m[1] = reg_get(vb, UC_ARM_REG_BASEPRI);
+    m[2] = reg_get(vb, UC_ARM_REG_FAULTMASK);
+}
+
 static void try_take(struct vboard *vb, uint32_t ret_addr)
 {
+    vb->exc_dirty = false;
+    vb->exc_blocked = false;
     int e = best_pending(vb);
     if (e == 0) {
-        /* Nothing enabled is pending: look again only after an NVIC/SCB change or a new pend. */
-        vb->exc_dirty = false;
-        return;
+        return; /* look again only after an NVIC/SCB change or a new pend */
     }
     if (exc_group_prio(vb, e) < exec_prio(vb, true)) {
         exc_enter(vb, e, ret_addr);
+        return;
     }
+    /* Masked by priority or PRIMASK/BASEPRI/FAULTMASK: the masks change without any hook. */
+    vb->exc_blocked = true;
+    read_masks(vb, vb->blocked_masks);
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -591,6 +606,13 @@ static void hook_block(uc_engine *uc, uint64_t addr64, uint32_t size, void *user
     }
     if (vb->exc_dirty) {
         try_take(vb, addr);
+    } else if (vb->exc_blocked) {
+        uint32_t m[3];
+        read_masks(vb, m);
+        if (m[0] != vb->blocked_masks[0] || m[1] != vb->blocked_masks[1] ||
+            m[2] != vb->blocked_masks[2]) {
+            try_take(vb, addr);
+        }
     }
 }
 
@@ -1258,6 +1280,7 @@ void vb_cpu_reset(struct vboard *vb)
     memset(vb->irq_level, 0, sizeof vb->irq_level);
     memset(vb->nv_prio, 0, sizeof vb->nv_prio);
     vb->exc_dirty = false;
+    vb->exc_blocked = false;
     vb->vtor = 0;
     vb->aircr_prigroup = 0;
     vb->scr = 0;

@@ -185,6 +185,8 @@ struct vboard {
     bool irq_level[VB_NUM_IRQ];
     uint8_t nv_prio[VB_NUM_EXC];
     bool exc_dirty;
+    bool exc_blocked;       /* an enabled exception pends, masked: recheck when masks change */
+    uint32_t blocked_masks[3];
     uint32_t vtor, aircr_prigroup, scr, ccr, shcsr, cfsr, hfsr, mmfar, bfar, cpacr;
     uint32_t fpccr, fpcar, fpdscr;
     uint32_t demcr, dwt_ctrl;
