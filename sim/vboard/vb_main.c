@@ -585,7 +585,7 @@ static void print_summary(struct vboard *vb)
     const double ms = 1e9;
     fprintf(o, "vboard summary\n");
     fprintf(o, "  result: %s (exit %d)\n", vb->stop_msg, exit_code(vb->stop));
-    fprintf(o, "  virtual time: %.3f ms (cpu %.3f, flash busy %.3f, spi %.3f, waiting %.3f)\n",
+    fprintf(o, "  virtual time: %.3f ms (cpu %.3f, flash stall %.3f, spi %.3f, waiting %.3f)\n",
             (double)vb->now_ps / ms, (double)vb->tcat_ps[VB_T_CPU] / ms,
             (double)vb->tcat_ps[VB_T_FLASH] / ms, (double)vb->tcat_ps[VB_T_SPI] / ms,
             (double)vb->tcat_ps[VB_T_WAIT] / ms);
@@ -596,9 +596,9 @@ static void print_summary(struct vboard *vb)
             (unsigned long long)vb->reset_count, (unsigned long long)vb->resets[VB_RESET_SOFTWARE],
             (unsigned long long)vb->resets[VB_RESET_IWDG],
             (unsigned long long)vb->resets[VB_RESET_POWER_CUT]);
-    fprintf(o, "  flash: %llu operations, %llu programs, %llu mass erases, sector erases:",
-            (unsigned long long)vb->fl.ops_total, (unsigned long long)vb->fl.programs,
-            (unsigned long long)vb->fl.mass_erases);
+    fprintf(o, "  flash: busy %.3f ms, %llu operations, %llu programs, %llu mass erases, sector erases:",
+            (double)vb->fl.busy_ps / ms, (unsigned long long)vb->fl.ops_total,
+            (unsigned long long)vb->fl.programs, (unsigned long long)vb->fl.mass_erases);
     for (int s = 0; s < VB_FLASH_SECTORS; s++) {
         fprintf(o, " s%d=%llu", s, (unsigned long long)vb->fl.erases[s]);
     }

@@ -559,6 +559,9 @@ void vb_flash_complete(struct vboard *vb, bool cut)
     if (!f->busy) {
         return;
     }
+    if (cut && f->busy_end_ps > vb->now_ps) {
+        f->busy_ps -= f->busy_end_ps - vb->now_ps; /* the operation ended early */
+    }
     flash_apply(vb, cut);
     f->busy = false;
     f->op = 0;
@@ -586,6 +589,7 @@ static bool flash_op_start(struct vboard *vb, int op, uint32_t addr, uint32_t da
     f->op_size = size;
     f->busy = true;
     f->busy_end_ps = vb->now_ps + duration_ps;
+    f->busy_ps += duration_ps;
     if (vb->opt.cut_at_flash_op >= 0 && (uint64_t)vb->opt.cut_at_flash_op == f->ops_total &&
         !vb->cut_done) {
         vb->cut_done = true;

@@ -128,6 +128,7 @@ struct vb_flash {
     uint64_t programs;       /* program operations completed */
     uint64_t erases[VB_FLASH_SECTORS];
     uint64_t mass_erases;
+    uint64_t busy_ps;        /* total time BSY was set */
     /* Unicorn 2.0.1 still performs the raw store after the write-protect hook returns true:
      * the old bytes are put back before the next instruction runs. */
     bool restore_pending;
