@@ -134,3 +134,25 @@ vbt_case(usage_bad_load
 vbt_case(usage_bad_cut_op
     CHECKS --exit 64 --expect "flash operations count from 1"
     ARGS --flash ${F}/u4.flash --cut-power-at-flash-op 0)
+# A whole update on the virtual board: the application (button press) gets a newer signed image
+# over HTTP from a server on 127.0.0.1 through the W5500 model's LAN map (--map), the bootloader
+# installs it after the software reset and starts it.
+if(TARGET otapack)
+    math(EXPR VBT_NEXT_MAJOR "${APP_VERSION_MAJOR} + 1")
+    set(VBT_NEXT "${VBT_NEXT_MAJOR}.0.0+1")
+    string(REGEX REPLACE "([.+])" "\\\\\\1" VBT_NEXT_RE "${VBT_NEXT}")
+    file(MAKE_DIRECTORY ${F}/ota)
+    vbt_case(firmware_ota_http
+        CHECKS --sign $<TARGET_FILE:otapack> ${OTA_SIGNING_KEY} ${OTA_FW_DIR}/app.bin ${VBT_NEXT}
+                      ${F}/ota/app.img
+               --http-dir ${F}/ota
+               --expect "w5500: [0-9]+ SPI bytes, [0-9]+ frames, [1-9][0-9]* bytes received"
+               --expect "boot: stm32-ota bootloader, reset: software"
+               --expect "resets: 1 \\(software 1, iwdg 0, power cut 0\\)"
+               --expect "versions: ${VBT_VERSION_RE} \\(x[0-9]+\\) ${VBT_NEXT_RE} "
+               --reject "unmodelled"
+        ARGS --flash ${F}/ota.flash --fresh --load ${OTA_FW_DIR}/factory.hex
+             --map 192.168.1.10:8080={HTTP_PORT} --press-button-at 300
+             --stop-on "boot: starting application ${VBT_NEXT}" --timeout-ms 30000 --summary)
+    set_tests_properties(vboard_firmware_ota_http PROPERTIES TIMEOUT 300)
+endif()

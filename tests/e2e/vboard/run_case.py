@@ -7,10 +7,13 @@ usage: run_case.py VBOARD [--exit N] [--stdin TEXT] [--expect RE]... [--reject R
 --hex-file: after the run, the 32-bit little-endian word at OFFSET of FILE must equal WORDHEX
             ('!' prefix: must differ).
 """
+import functools
+import http.server
 import re
 import struct
 import subprocess
 import sys
+import threading
 
 
 def main(argv):
@@ -19,6 +22,8 @@ def main(argv):
     want_exit = 0
     expect, reject, same, hexchk = [], [], [], []
     stdin_data = b''
+    sign = []
+    http_dir = None
     while i < len(argv) and argv[i] != '--':
         a = argv[i]
         if a == '--exit':
@@ -29,6 +34,12 @@ def main(argv):
             reject.append(argv[i + 1]); i += 2
         elif a == '--same':
             same.append((argv[i + 1], argv[i + 2])); i += 3
+        elif a == '--sign':
+            # --sign OTAPACK KEY BIN VERSION OUT: make a signed image before the run
+            sign.append(argv[i + 1:i + 6]); i += 6
+        elif a == '--http-dir':
+            # serve DIR over HTTP on 127.0.0.1; {HTTP_PORT} in the vboard args becomes its port
+            http_dir = argv[i + 1]; i += 2
         elif a == '--stdin':
             stdin_data = argv[i + 1].encode(); i += 2
         elif a == '--hex-file':
@@ -36,8 +47,20 @@ def main(argv):
         else:
             print('run_case: unknown option', a); return 2
     args = argv[i + 1:]
+    for otapack, key, binf, version, out in sign:
+        r = subprocess.run([otapack, 'sign', '-k', key, '--version', version, binf, out])
+        if r.returncode != 0:
+            print('run_case: FAIL otapack sign'); return 1
+    server = None
+    if http_dir is not None:
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=http_dir)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        args = [a.replace('{HTTP_PORT}', str(server.server_address[1])) for a in args]
     p = subprocess.run([vboard] + args, input=stdin_data, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=240)
+    if server is not None:
+        server.shutdown()
     out = p.stdout.decode('utf-8', 'replace')
     sys.stdout.write(out)
     ok = True
