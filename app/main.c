@@ -394,7 +394,7 @@ static void app_ota_start(void)
         app_log_line(" (checkpoint proven)");
     }
     app_ota_active = true;
-    app_ota_state = OTA_ST_IDLE;
+    app_ota_state = app_ota.state;
     app_ota_decile = UINT32_MAX;
     app_ota_net_rc = OTA_NET_OK;
     app_ota_t_start = systick_ms();
@@ -406,17 +406,28 @@ static void app_ota_log_progress(void)
     uint32_t done = 0;
     uint32_t total = 0;
     ota_client_progress(&app_ota, &done, &total);
+    uint32_t max_percent = 100u;
+    if (total == 0u) {
+        /* The tutorial's protocol announces no size: until the TLV info header arrives, the
+         * header's sizes give all but the few hundred TLV bytes; never claim 100 % from that. */
+        total = app_ota.stage.body_end;
+        max_percent = 99u;
+    }
     if (total == 0u || done > total) {
         return;
     }
     /* done <= 208 KB: done * 100 fits 32 bits. */
-    uint32_t decile = (done * 10u) / total;
+    uint32_t percent = (done * 100u) / total;
+    if (percent > max_percent) {
+        percent = max_percent;
+    }
+    uint32_t decile = percent / 10u;
     if (app_ota_decile != UINT32_MAX && decile <= app_ota_decile) {
         return;
     }
     app_ota_decile = decile;
     app_log("app: download ");
-    app_log_dec((done * 100u) / total);
+    app_log_dec(percent);
     app_log("% (");
     app_log_dec(done);
     app_log("/");

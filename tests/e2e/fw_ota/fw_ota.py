@@ -222,17 +222,25 @@ def check_progress(run):
 
 
 def check_led_blinks_during_download(run):
+    """The main loop never waits for the network: between the press and the reset to install,
+    the LED only pauses while a flash erase stalls the core (at most 1 s for a 128 KB sector)."""
     t0 = run.time_of('button PC13 pressed')
     t1 = run.time_of('reset: software')
     check(t0 is not None and t1 is not None, 'no button press or no software reset')
-    n = len(run.leds(t0, t1))
-    check(n >= 4, f'LED changed only {n} times during the {t1 - t0:.0f} ms download')
+    times = [t0] + [t for t, _ in run.leds(t0, t1)] + [t1]
+    check(len(times) >= 4, f'LED changed only {len(times) - 2} times during the download')
+    gap = max(b - a for a, b in zip(times, times[1:]))
+    check(gap <= 1250.0, f'LED stopped for {gap:.0f} ms during the download')
 
 
-def check_installed(run, flash, v1, v2):
+def check_installed(run, flash, v1, v2, cut=False):
     check(run.rc == 0, f'vboard exit {run.rc}: version {v2["version"]} not reached')
     check(f'app: stm32-ota application v{v2["version"]}' in run.out, 'new version banner missing')
-    check('boot: update installed' in run.out, 'bootloader did not install')
+    # A cut during the final sector-2 erase leaves the header to be rebuilt from the new
+    # application's descriptor (docs/boot-state.md): installed, reported as recovered.
+    check('boot: update installed' in run.out or
+          (cut and 'boot: header rebuilt from the application area' in run.out),
+          'bootloader did not install')
     check('app: last update: installed' in run.out, 'new version does not report the install')
     check('staying in the bootloader' not in run.out, 'bootloader found no application')
     started = run.started_versions()
@@ -454,7 +462,7 @@ def pc_case(ctx, work, n, mode, phase, op_text, v1, v2, srv, hexf, seed):
         check(first is not None, 'no application started after the cut')
         check(first.group(1) in (v1['version'], v2['version']),
               f'after the cut {first.group(1)} started')
-        check_installed(r, flash, v1, v2)
+        check_installed(r, flash, v1, v2, cut=True)
         s = r.summary()
         check(s['cuts'] == 1 and s['iwdg_resets'] == 0, f'resets: {s}')
         return None
