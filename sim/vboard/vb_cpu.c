@@ -599,7 +599,9 @@ static void hook_block(uc_engine *uc, uint64_t addr64, uint32_t size, void *user
     vb->last_block = addr;
     if (in_flash(addr)) {
         uint32_t off = (addr >= VB_FLASH_BASE ? addr - VB_FLASH_BASE : addr);
-        vb->code_page[off >> 12] = 1;
+        if (off < VB_FLASH_SIZE) {
+            vb->code_page[off >> 12] = 1;
+        }
         if (off + size - 1u < VB_FLASH_SIZE) {
             vb->code_page[(off + size - 1u) >> 12] = 1;
         }
@@ -1245,10 +1247,10 @@ int vb_cpu_init(struct vboard *vb)
     steps[n++].what = "map PPB";
     steps[n].e = uc_mmio_map(vb->uc, VB_SYSMEM_PAGE, 0x1000, mmio_sys_rd, vb, mmio_sys_wr, vb);
     steps[n++].what = "map system memory page";
-    steps[n].e = uc_mmio_map(vb->uc, VB_BB_PERIPH_BASE, VB_PERIPH_SIZE * 32u, mmio_bb_rd, vb,
+    steps[n].e = uc_mmio_map(vb->uc, VB_BB_PERIPH_BASE, (size_t)VB_PERIPH_SIZE * 32u, mmio_bb_rd, vb,
                              mmio_bb_wr, vb);
     steps[n++].what = "map peripheral bit-band";
-    steps[n].e = uc_mmio_map(vb->uc, VB_BB_SRAM_BASE, VB_SRAM_SIZE * 32u, mmio_bbs_rd, vb,
+    steps[n].e = uc_mmio_map(vb->uc, VB_BB_SRAM_BASE, (size_t)VB_SRAM_SIZE * 32u, mmio_bbs_rd, vb,
                              mmio_bbs_wr, vb);
     steps[n++].what = "map SRAM bit-band";
     steps[n].e = uc_hook_add(vb->uc, &vb->h_code, UC_HOOK_CODE, (void *)hook_code, vb, 1, 0);

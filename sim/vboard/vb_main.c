@@ -457,15 +457,70 @@ static int load_one(struct vboard *vb, const char *spec)
     return rc;
 }
 
-static int parse_ip(const char *s, uint32_t *ip)
+/* A decimal number 0..max at *p (digits only), advancing *p; -1 if none or too large. */
+static long parse_dec(const char **p, unsigned long max)
 {
-    unsigned a, b, c, d;
-    char extra;
-    if (sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 || c > 255 ||
-        d > 255) {
+    const char *s = *p;
+    unsigned long v = 0;
+    if (*s < '0' || *s > '9') {
         return -1;
     }
-    *ip = (a << 24) | (b << 16) | (c << 8) | d;
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10u + (unsigned long)(*s - '0');
+        if (v > max) {
+            return -1;
+        }
+        s++;
+    }
+    *p = s;
+    return (long)v;
+}
+
+/* Dotted quad; *end gets the first character after it. */
+static int parse_ip_prefix(const char *s, uint32_t *ip, const char **end)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i > 0) {
+            if (*s != '.') {
+                return -1;
+            }
+            s++;
+        }
+        long octet = parse_dec(&s, 255);
+        if (octet < 0) {
+            return -1;
+        }
+        v = (v << 8) | (uint32_t)octet;
+    }
+    *ip = v;
+    *end = s;
+    return 0;
+}
+
+static int parse_ip(const char *s, uint32_t *ip)
+{
+    const char *end;
+    return (parse_ip_prefix(s, ip, &end) == 0 && *end == '\0') ? 0 : -1;
+}
+
+/* LANIP:PORT=HOSTPORT */
+static int parse_map(const char *s, uint32_t *ip, uint16_t *lport, uint16_t *hport)
+{
+    const char *p;
+    if (parse_ip_prefix(s, ip, &p) != 0 || *p++ != ':') {
+        return -1;
+    }
+    long l = parse_dec(&p, 65535);
+    if (l <= 0 || *p++ != '=') {
+        return -1;
+    }
+    long h = parse_dec(&p, 65535);
+    if (h <= 0 || *p != '\0') {
+        return -1;
+    }
+    *lport = (uint16_t)l;
+    *hport = (uint16_t)h;
     return 0;
 }
 
@@ -485,22 +540,16 @@ static int w5500_setup(struct vboard *vb)
         if (udp) {
             s += 4;
         }
-        char ipbuf[32];
-        unsigned lport, hport;
-        char extra;
-        if (sscanf(s, "%31[0-9.]:%u=%u%c", ipbuf, &lport, &hport, &extra) != 3 || lport == 0 ||
-            lport > 65535 || hport == 0 || hport > 65535) {
+        uint32_t ip;
+        uint16_t lport;
+        uint16_t hport;
+        if (parse_map(s, &ip, &lport, &hport) != 0) {
             fprintf(stderr, "vboard: --map %s: expected [udp:]LANIP:PORT=HOSTPORT\n",
                     vb->opt.maps[i]);
             return -1;
         }
-        uint32_t ip;
-        if (parse_ip(ipbuf, &ip) != 0) {
-            fprintf(stderr, "vboard: --map %s: bad IP\n", vb->opt.maps[i]);
-            return -1;
-        }
-        int rc = udp ? w5500_model_map_udp(vb->w5500, ip, (uint16_t)lport, (uint16_t)hport)
-                     : w5500_model_map_tcp(vb->w5500, ip, (uint16_t)lport, (uint16_t)hport);
+        int rc = udp ? w5500_model_map_udp(vb->w5500, ip, lport, hport)
+                     : w5500_model_map_tcp(vb->w5500, ip, lport, hport);
         if (rc != W5500_MODEL_OK) {
             fprintf(stderr, "vboard: --map %s: model error %d\n", vb->opt.maps[i], rc);
             return -1;
