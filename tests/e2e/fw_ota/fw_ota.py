@@ -160,7 +160,7 @@ class Run:
                 if e.startswith('LED PA0 ') and t0 <= t <= t1]
 
     def summary(self):
-        m = re.search(r'flash: (\d+) operations, (\d+) programs', self.out)
+        m = re.search(r'flash: (?:busy [0-9.]+ ms, )?(\d+) operations, (\d+) programs', self.out)
         r = re.search(r'resets: (\d+) \(software (\d+), iwdg (\d+), power cut (\d+)\)', self.out)
         check(m is not None and r is not None, 'no vboard summary')
         return {'ops': int(m.group(1)), 'programs': int(m.group(2)), 'resets': int(r.group(1)),
