@@ -590,6 +590,10 @@ static int do_reset(struct vboard *vb, enum vb_reset_cause cause)
 {
     vb->resets[cause]++;
     if (cause != VB_RESET_POWER_ON) {
+        if (vb->reset_count < 16) {
+            vb->reset_at_ps[vb->reset_count] = vb->now_ps;
+            vb->reset_cause_log[vb->reset_count] = cause;
+        }
         vb->reset_count++;
         vb_log(vb, "reset: %s", vb_reset_name(cause));
         if (vb->opt.max_resets >= 0 && vb->reset_count > (uint64_t)vb->opt.max_resets) {
@@ -654,6 +658,10 @@ static void print_summary(struct vboard *vb)
             (unsigned long long)vb->reset_count, (unsigned long long)vb->resets[VB_RESET_SOFTWARE],
             (unsigned long long)vb->resets[VB_RESET_IWDG],
             (unsigned long long)vb->resets[VB_RESET_POWER_CUT]);
+    for (uint64_t i = 0; i < vb->reset_count && i < 16; i++) {
+        fprintf(o, "    reset at %.3f ms: %s\n", (double)vb->reset_at_ps[i] / ms,
+                vb_reset_name(vb->reset_cause_log[i]));
+    }
     fprintf(o, "  flash: busy %.3f ms, %llu operations, %llu programs, %llu mass erases, sector erases:",
             (double)vb->fl.busy_ps / ms, (unsigned long long)vb->fl.ops_total,
             (unsigned long long)vb->fl.programs, (unsigned long long)vb->fl.mass_erases);

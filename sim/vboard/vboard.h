@@ -171,6 +171,8 @@ struct vboard {
     enum vb_reset_cause reset_req;
     uint64_t resets[VB_RESET_CAUSES];
     uint64_t reset_count; /* resets after the first power-on */
+    uint64_t reset_at_ps[16];
+    enum vb_reset_cause reset_cause_log[16];
     uint32_t rng;
     bool cut_done;
     bool button_pressed;

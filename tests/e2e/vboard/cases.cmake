@@ -27,6 +27,7 @@ vbt_case(periph
            --expect "button PC13 pressed" --expect "button PC13 released"
            --expect "IWDG expired \\(PR 0, RLR 255: timeout 32000 us\\)"
            --expect "resets: 2 \\(software 1, iwdg 1, power cut 0\\)"
+           --expect "reset at [0-9.]+ ms: software \\(AIRCR.SYSRESETREQ\\)\n +reset at [0-9.]+ ms: IWDG"
            --expect "LED PA0 changes: 4"
     ARGS --flash ${F}/periph.flash --fresh --load ${F}/t_periph.elf --stop-on "ALL PASS"
          --press-button-at 5 --timeout-ms 2000 --summary)
