@@ -457,6 +457,7 @@ static int load_one(struct vboard *vb, const char *spec)
     return rc;
 }
 
+#ifdef VB_HAVE_W5500
 /* A decimal number 0..max at *p (digits only), advancing *p; -1 if none or too large. */
 static long parse_dec(const char **p, unsigned long max)
 {
@@ -524,7 +525,6 @@ static int parse_map(const char *s, uint32_t *ip, uint16_t *lport, uint16_t *hpo
     return 0;
 }
 
-#ifdef VB_HAVE_W5500
 static int w5500_setup(struct vboard *vb)
 {
     struct w5500_model_config cfg;
@@ -920,6 +920,11 @@ int main(int argc, char **argv)
     }
 #ifdef VB_HAVE_W5500
     if (w5500_setup(vb) != 0) {
+        return EXIT_USAGE;
+    }
+#else
+    if (vb->opt.n_maps > 0 || vb->opt.n_dns > 0) {
+        fprintf(stderr, "vboard: built without the W5500 model: --map/--dns unavailable\n");
         return EXIT_USAGE;
     }
 #endif

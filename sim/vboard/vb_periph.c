@@ -426,6 +426,7 @@ static uint8_t spi_exchange(struct vboard *vb, uint8_t mosi)
         return w5500_model_spi_byte(vb->w5500, mosi);
     }
 #endif
+    (void)vb;
     (void)mosi;
     return 0xFF; /* MISO pulled up, nobody driving it */
 }
