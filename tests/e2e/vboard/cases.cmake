@@ -13,9 +13,9 @@ vbt_case(exceptions
 vbt_case(flash
     CHECKS --expect "^ALL PASS" --reject "FAIL" --hex-file ${F}/flash.flash 0x8000 a5a5a5a5
            --expect "resets: 1 \\(software 1, iwdg 0, power cut 0\\)"
-           --expect "sector erases: s0=0 s1=0 s2=0 s3=3 s4=1 s5=0 s6=0 s7=0"
-           # BSY: 3 x 250 ms (16 KB) + 550 ms (64 KB) + 4 programs x 16 us (stm32f446.md 2.9)
-           --expect "flash: busy 1300\\.064 ms, 8 operations, 4 programs"
+           --expect "sector erases: s0=0 s1=0 s2=0 s3=4 s4=1 s5=0 s6=0 s7=0"
+           # BSY: 4 x 250 ms (16 KB) + 550 ms (64 KB) + 5 programs x 16 us (stm32f446.md 2.9)
+           --expect "flash: busy 1550\\.080 ms, 10 operations, 5 programs"
            --expect "wrong key sequence"
     ARGS --flash ${F}/flash.flash --fresh --load ${F}/t_flash.elf --stop-on "ALL PASS"
          --timeout-ms 5000 --wrp-sectors 0x80 --summary)

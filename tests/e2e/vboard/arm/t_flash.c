@@ -20,6 +20,14 @@
 static NOINIT uint32_t phase;
 static NOINIT uint32_t phase_check;
 static volatile uint32_t hf_count, hf_cfsr, hf_hfsr;
+static volatile uint32_t flash_irqs, flash_irq_sr;
+
+void FLASH_IRQHandler(void)
+{
+    flash_irqs++;
+    flash_irq_sr = REG(F_SR);
+    REG(F_SR) = 1u; /* clear EOP, else the level interrupt comes back */
+}
 
 void HardFault_Handler(void)
 {
@@ -184,6 +192,20 @@ int main(void)
     REG(F_SR) = 1u;
     t_check("EOP cleared", REG(F_SR), 0u);
     REG(F_CR) = 0;
+
+    /* FLASH interrupt (IRQ 4) on EOP */
+    t_cpsie();
+    REG(0xE000E100) = 1u << 4;
+    REG(F_CR) = PSIZE32 | 1u | (1u << 24);
+    REG(SEC3) = 0xFFFF0000u;
+    wait_bsy();
+    t_dsb();
+    t_check("FLASH IRQ once on EOP", flash_irqs, 1);
+    t_check("SR in the IRQ: EOP", flash_irq_sr, 1u);
+    t_check("EOP cleared by the handler", REG(F_SR), 0u);
+    REG(F_CR) = 0;
+    REG(0xE000E180) = 1u << 4;
+    erase(3);
 
     /* BSY durations seen from RAM at 16 MHz: 550 ms (64 KB) = 8.8 M cycles, 16 us = 256. */
     uint32_t dc = timed_erase_ram(4);
