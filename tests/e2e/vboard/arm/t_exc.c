@@ -52,7 +52,12 @@ void TIM4_IRQHandler(void) /* IRQ 30, same priority as IRQ 28 */
 void tim2_c(uint32_t *sp, uint32_t lr);
 void tim2_c(uint32_t *sp, uint32_t lr)
 {
-    if (irq_mode == 0) {
+    if (irq_mode == 3) {
+        log_char('A');
+        REG(STIR) = 29;
+        t_dsb();
+        log_char('a');
+    } else if (irq_mode == 0) {
         log_char('A');
         REG(STIR) = 29;
         t_dsb();
@@ -198,6 +203,33 @@ int main(void)
     t_cpsie();
     t_dsb();
     t_check("taken after CPSIE", order_n == 1 && order[0] == 'B', 1);
+
+    /* PRIGROUP: IRQ 28 at 0xA0 running, IRQ 29 at 0x80 pended. Group bits 7:1 (PRIGROUP 0):
+     * 0x80 preempts; PRIGROUP 5 (group bits 7:6): same group 0x80, no preemption. */
+    irq_mode = 3;
+    REG8(IPR + 28) = 0xA0;
+    REG8(IPR + 29) = 0x80;
+    order_n = 0;
+    REG(STIR) = 28;
+    t_dsb();
+    t_check("PRIGROUP 0: 0x80 preempts 0xA0 (ABa)",
+            order_n == 3 && order[0] == 'A' && order[1] == 'B' && order[2] == 'a', 1);
+    REG(0xE000ED0C) = 0x05FA0500u;
+    order_n = 0;
+    REG(STIR) = 28;
+    t_dsb();
+    t_check("PRIGROUP 5: same group, no preemption (AaB)",
+            order_n == 3 && order[0] == 'A' && order[1] == 'a' && order[2] == 'B', 1);
+    REG(0xE000ED0C) = 0x05FA0000u;
+    /* BASEPRI 0x40 masks priority 0x80 */
+    order_n = 0;
+    __asm volatile("msr basepri, %0\n isb" ::"r"(0x40u));
+    REG(STIR) = 29;
+    t_dsb();
+    t_check("BASEPRI 0x40 holds priority 0x80", order_n, 0);
+    __asm volatile("msr basepri, %0\n isb" ::"r"(0u));
+    t_dsb();
+    t_check("taken when BASEPRI is 0", order_n == 1 && order[0] == 'B', 1);
 
     /* Basic frame: CONTROL.FPCA clear -> 8 words, EXC_RETURN 0xFFFFFFF9. */
     __asm volatile("msr control, %0\n isb" ::"r"(0u));
