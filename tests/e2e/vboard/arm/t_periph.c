@@ -122,20 +122,20 @@ static void phase1(void)
     REG(0x40023840) |= 1u << 28;
     REG(PWR_CR) |= 1u << 8;
     REG(BKP1R) = 2;
-    /* IWDG: /4, reload 255 -> 4 * 256 / 32 kHz = 32 ms */
+    /* IWDG: PR 7 divides by 256 like PR 6 (not 4 << 7), reload 1 -> 256 * 2 / 32 kHz = 16 ms */
     REG(0x40003000) = 0xCCCC;
     REG(0x40003000) = 0x5555;
-    REG(0x40003004) = 0;
-    REG(0x40003008) = 0x0FF;
+    REG(0x40003004) = 7;
+    REG(0x40003008) = 1;
     while (REG(0x4000300C) != 0) {
     }
     REG(0x40003000) = 0xAAAA;
     t_assert_clean();
     for (int i = 0; i < 5; i++) {
-        wait_ms(20);
+        wait_ms(10);
         REG(0x40003000) = 0xAAAA;
     }
-    t_puts("ok IWDG refreshed for 100 ms\n");
+    t_puts("ok IWDG refreshed every 10 ms for 50 ms\n");
     for (;;) {
         t_wfi();
     }
