@@ -166,6 +166,7 @@ struct sock {
     bool fin_sent;
     bool keep_pending;  /* TCP: SEND_KEEP waiting for the peer's answer */
     bool exchanged;     /* TCP: data went one way or the other (auto keep-alive starts after) */
+    bool tx_broken;     /* TCP: sending failed (the peer reset); what it sent before still arrives */
     enum timer_kind timer;
     uint64_t timer_at;
     uint64_t bh_deadline; /* TCP: retransmissions into a black hole time out here */
@@ -468,6 +469,7 @@ static void sock_reset_regs(struct sock *s)
     s->fin_sent = false;
     s->keep_pending = false;
     s->exchanged = false;
+    s->tx_broken = false;
     s->timer = TMR_NONE;
     s->timer_at = NEVER;
     s->bh_deadline = NEVER;
@@ -898,6 +900,7 @@ static void sock_close_now(struct w5500_model *m, unsigned n, bool reset)
     s->fin_sent = false;
     s->keep_pending = false;
     s->exchanged = false;
+    s->tx_broken = false;
     s->timer = TMR_NONE;
     s->timer_at = NEVER;
     s->bh_deadline = NEVER;
@@ -1129,7 +1132,10 @@ static void tcp_flush(struct w5500_model *m, unsigned n)
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 return; /* peer window closed: persist, no timeout */
             }
-            tcp_peer_reset(m, n);
+            /* The peer reset the connection. On the wire its reset comes after the data it sent
+             * before: let the receive side take that data into the RX buffer first and see the
+             * reset after it (tcp_receive), instead of dropping what the host socket holds. */
+            s->tx_broken = true;
             return;
         }
         tokens_take(m, true, (uint32_t)w);
@@ -1251,7 +1257,9 @@ static void tcp_service(struct w5500_model *m, unsigned n)
     }
     s->bh_deadline = NEVER;
     s->keep_pending = false;
-    tcp_flush(m, n);
+    if (!s->tx_broken) {
+        tcp_flush(m, n);
+    }
     if (s->fd < 0) {
         return;
     }
