@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tests',
                                 'e2e', 'fw_ota'))
 import fw_ota  # noqa: E402  (the e2e helpers: vboard runs, otaserver, images)

@@ -430,7 +430,7 @@ def pc_samples(ops, sweep):
     return samples
 
 
-def pc_case(ctx, work, n, mode, phase, op_text, v1, v2, srv, hexf, seed):
+def pc_case(ctx, work, n, mode, phase, op_text, v1, v2, srv, hexf, seed, d_ops):
     flash = os.path.join(work, f'pc-{n}-{mode}.flash')
     server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'),
                        tempfile.mkdtemp(dir=work, prefix=f'srv-{n}-'))
@@ -455,6 +455,12 @@ def pc_case(ctx, work, n, mode, phase, op_text, v1, v2, srv, hexf, seed):
             check('app: unfinished download found' in after or
                   'app: complete download found, verified' in after,
                   'the application did not pick up the interrupted download')
+            if 2500 <= n <= d_ops - 32:
+                # Well past the first 4 KB checkpoint and before the last one: the download must
+                # continue from a proven checkpoint, not from byte 0.
+                m2 = re.search(r'app: resuming at byte (\d+)', after)
+                check(m2 is not None and int(m2.group(1)) > 0,
+                      'the interrupted download started again from byte 0')
         else:
             check(0 <= reset_sw < cut_at, 'cut came before the reset to install')
         after = r.out[cut_at:]
@@ -483,7 +489,8 @@ def scenario_powercut(ctx, work):
     samples = pc_samples(ops, ctx.sweep)
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as ex:
-        futs = [ex.submit(pc_case, ctx, work, n, mode, phase, text, v1, v2, srv, hexf, k + 1)
+        futs = [ex.submit(pc_case, ctx, work, n, mode, phase, text, v1, v2, srv, hexf, k + 1,
+                          ops['download'])
                 for k, (n, mode, phase, text) in enumerate(samples)]
         for (n, mode, phase, _), fut in zip(samples, futs):
             err = fut.result()
