@@ -1060,8 +1060,10 @@ static void test_board_pins(void **state)
     call(e, "board_led_init", 0, 0, 0, 0);
     assert_int_equal(pin_mode(e->m, GPIOA, 0), 1u); /* PA0 output */
     assert_int_equal(*reg(e->m, GPIOA + 0x14u) & 1u, 0); /* LED off */
-    call(e, "board_led_toggle", 0, 0, 0, 0);
+    call(e, "board_led_set", 1, 0, 0, 0);
     assert_int_equal(*reg(e->m, GPIOA + 0x14u) & 1u, 1u);
+    call(e, "board_led_set", 0, 0, 0, 0);
+    assert_int_equal(*reg(e->m, GPIOA + 0x14u) & 1u, 0);
 
     assert_int_equal(call(e, "board_uart_init", 45000000u, 0, 0, 0), 0);
     assert_int_equal(pin_mode(e->m, GPIOA, 2), 2u);
