@@ -6,6 +6,7 @@
 #               serve to a board running app (factory.hex)
 #   app_raw     the tutorial's set-up: raw TCP protocol, static address, version APP_VERSION
 #   app_dns     HTTP to a host name resolved with DNS, address from DHCP, version APP_VERSION
+#   app_rawr    raw TCP with otaserver's offset extension (resumable), DHCP, version APP_VERSION
 #   app_big_v2  app_v2 with filler for a ~200 KB image (update benchmark)
 
 if(NOT APP_VERSION MATCHES "^([0-9]+)\\.([0-9]+)\\.([0-9]+)\\+([0-9]+)$")
@@ -23,6 +24,8 @@ app_firmware(app_v2 VERSION ${APP_NEXT_VERSION})
 app_firmware(app_raw VERSION ${APP_VERSION}
     DEFINES APP_SERVER_PROTO=APP_PROTO_RAW APP_SERVER_HOST="192.168.1.2" APP_SERVER_PORT=5678
             APP_USE_DHCP=0)
+app_firmware(app_rawr VERSION ${APP_VERSION}
+    DEFINES APP_SERVER_PROTO=APP_PROTO_RAW_RESUME APP_SERVER_PORT=5678)
 app_firmware(app_dns VERSION ${APP_VERSION}
     DEFINES APP_SERVER_HOST="${APP_E2E_HOST}")
 # 200 KB of image: the filler plus the program itself (about 30 KB) and the image's header/TLVs.

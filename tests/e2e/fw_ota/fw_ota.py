@@ -8,7 +8,7 @@ the resets, the flash contents byte for byte, and the LED.
 
 usage: fw_ota.py SCENARIO --vboard VBOARD --tools HOSTDIR --fw FWDIR --src SRCDIR --work DIR
                  [--ops FILE] [--sweep]
-scenarios: http, raw, nginx_dns, bad_key, downgrade, powercut
+scenarios: http, raw, raw_resume, nginx_dns, bad_key, downgrade, powercut
 """
 import argparse
 import concurrent.futures
@@ -336,6 +336,36 @@ def scenario_happy(ctx, work, variant, use_nginx):
     power_cycle(ctx, flash, v2['version'])
 
 
+def scenario_raw_resume(ctx, work):
+    """Raw TCP with the offset extension, power cut in the middle of the download: after the cut
+    the application asks for the rest only (GET firmware <offset>) and the update completes."""
+    v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
+    srv = server_info(ctx.fw, 'app_rawr')
+    check(srv['proto'] == 1, 'app_rawr is not built for the resumable raw protocol')
+    # Every word of the image is one program operation: 40 % of them is inside the download.
+    cut = v2['size'] // 4 * 2 // 5
+    server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'), work)
+    try:
+        r, flash, v1, _ = update_run(ctx, work, 'app_rawr', server.port_for(srv['proto']), v2,
+                                     stop_on=f'app: running v{v2["version"]}', cut_op=cut,
+                                     cut_mode='torn')
+    finally:
+        server.stop()
+    show(r, f'raw resume, power cut at flash op {cut}')
+    check(f'power cut at flash op {cut} (program' in r.out, 'the cut did not hit a program')
+    check_installed(r, flash, v1, v2, cut=True)
+    after = r.out[r.out.index('power cut at flash op'):]
+    m = re.search(r'app: resuming at byte (\d+)', after)
+    check(m is not None and int(m.group(1)) > 0, 'the download did not resume from a checkpoint')
+    done = re.search(r'app: update done after \d+ ms \((\d+) bytes received', after)
+    check(done is not None, 'no final status after the cut')
+    got = int(done.group(1))
+    check(got < v2['size'], f'{got} bytes received after the cut: the image came again from 0')
+    check(got >= v2['size'] - int(m.group(1)), f'{got} bytes cannot complete the image')
+    s = r.summary()
+    check(s['cuts'] == 1 and s['sw_resets'] == 1 and s['iwdg_resets'] == 0, f'resets: {s}')
+
+
 def scenario_http_baseline(ctx, work):
     """HTTP from otaserver in two runs: download + mark, then the install on the next power-on.
     Records the flash operation counts of both phases for the power-cut samples."""
@@ -524,6 +554,8 @@ def main():
             scenario_http_baseline(ctx, work)
         elif ctx.scenario == 'raw':
             scenario_happy(ctx, work, 'app_raw', False)
+        elif ctx.scenario == 'raw_resume':
+            scenario_raw_resume(ctx, work)
         elif ctx.scenario == 'nginx_dns':
             scenario_happy(ctx, work, 'app_dns', True)
         elif ctx.scenario in ('bad_key', 'downgrade'):
