@@ -1,25 +1,30 @@
 #!/bin/sh
-# otaserver vs nginx (1 worker, sendfile): CONNS concurrent HTTP downloads of a 200 KB image on
-# loopback, ROUNDS rounds each, alternating; prints each round and a table of medians with the
-# servers' memory (VmHWM / VmRSS from /proc). Bounded: every round has a time limit.
+# otaserver vs nginx: CONNS concurrent HTTP downloads of a 200 KB image on loopback, ROUNDS rounds
+# each, interleaved; prints each round and a table of medians with the spread over the rounds and
+# the servers' memory (VmHWM / VmRSS from /proc). Bounded: every round has a time limit.
+# Like with like: otaserver is one thread with one epoll loop and nginx runs with one worker
+# process (tests/e2e/servers/nginx.sh, NGINX_WORKERS=1: sendfile, tcp_nopush, access_log off).
 #   run.sh OTASERVER LOADGEN MKIMAGE NGINX_SH
-# Environment: CONNS (1000), ROUNDS (5; 15 with OTA_BENCH_LONG=1), PAYLOAD (204800 bytes).
+# Environment: CONNS (1000), ROUNDS (9; 21 with OTA_BENCH_LONG=1), PAYLOAD (204800 bytes),
+#   BASELINE=path of another otaserver binary (say, one built from an older commit): it runs as a
+#   third server in the same rounds, so a before/after table shares the run conditions.
 set -eu
 otaserver=$1
 loadgen=$2
 mkimage=$3
 nginx_sh=$4
 conns=${CONNS:-1000}
-rounds=${ROUNDS:-5}
-[ "${OTA_BENCH_LONG:-0}" = 1 ] && rounds=${ROUNDS:-15}
+rounds=${ROUNDS:-9}
+[ "${OTA_BENCH_LONG:-0}" = 1 ] && rounds=${ROUNDS:-21}
 payload=${PAYLOAD:-204800}
+baseline=${BASELINE:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ota-bench-srv-XXXXXX")
-srv_pid=""
+srv_pids=""
 ngx_port=""
 cleanup() {
-    if [ -n "$srv_pid" ]; then kill -TERM "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; fi
-    if [ -n "$ngx_port" ]; then sh "$nginx_sh" stop "$ngx_port" >/dev/null 2>&1 || true; fi
+    for p in $srv_pids; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    if [ -n "$ngx_port" ]; then NGINX_WORKERS=1 sh "$nginx_sh" stop "$ngx_port" >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -27,20 +32,31 @@ trap cleanup EXIT INT TERM
 "$mkimage" --out "$work/app.img" --size "$payload" >/dev/null
 size=$(wc -c < "$work/app.img")
 
-# otaserver: quiet, so both servers log nothing per request (nginx: access_log off).
-"$otaserver" --image "$work/app.img" --port 0 --http-port 0 --max-clients $((conns + 100)) \
-    --quiet > "$work/otaserver.log" 2>&1 &
-srv_pid=$!
-i=0
-while ! grep -q "listening" "$work/otaserver.log" 2>/dev/null; do
-    i=$((i + 1)); [ $i -le 200 ] || { echo "bench: otaserver did not start" >&2; exit 1; }
-    sleep 0.05
-done
-srv_port=$(sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$work/otaserver.log")
+# start_otaserver NAME BINARY: quiet, so no server logs per request (nginx: access_log off).
+start_otaserver() {
+    "$2" --image "$work/app.img" --port 0 --http-port 0 --max-clients $((conns + 100)) \
+        --quiet > "$work/$1.log" 2>&1 &
+    pid=$!
+    srv_pids="$srv_pids $pid"
+    echo "$pid" > "$work/$1.pid"
+    i=0
+    while ! grep -q "listening" "$work/$1.log" 2>/dev/null; do
+        i=$((i + 1)); [ $i -le 200 ] || { echo "bench: $1 did not start" >&2; exit 1; }
+        sleep 0.05
+    done
+    sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$work/$1.log" > "$work/$1.port"
+}
+start_otaserver otaserver "$otaserver"
+servers="otaserver nginx"
+if [ -n "$baseline" ]; then
+    start_otaserver baseline "$baseline"
+    servers="otaserver nginx baseline"
+fi
 
 ngx_port=$("$loadgen" --free-port)
+echo "$ngx_port" > "$work/nginx.port"
 ln -s "$work/app.img" "$work/firmware"
-ngx_state=$(sh "$nginx_sh" start "$ngx_port" "$work")
+ngx_state=$(NGINX_WORKERS=1 sh "$nginx_sh" start "$ngx_port" "$work")
 ngx_master=$(cat "$ngx_state/nginx.pid")
 
 # kB of a field of /proc/PID/status summed over the given pids.
@@ -54,19 +70,32 @@ mem() {
     echo "$total"
 }
 
-echo "otaserver bench: $conns concurrent HTTP downloads of $size bytes, $rounds rounds, loopback"
+echo "otaserver bench: $conns concurrent HTTP downloads of $size bytes, $rounds rounds, loopback;"
+echo "otaserver: 1 thread; nginx: 1 worker process${baseline:+; baseline: $baseline}"
 run() { # run WHO ROUND: one round against one server
-    if [ "$1" = otaserver ]; then port=$srv_port; else port=$ngx_port; fi
+    port=$(cat "$work/$1.port")
     line=$(timeout 120 "$loadgen" --port "$port" --path /firmware --conns "$conns" \
            --file "$work/app.img" --timeout 90) || { echo "bench: $1 round $2 failed: $line" >&2; exit 1; }
     echo "round $2 $1 $line"
 }
-# A warm-up round each (not counted), then rounds in alternating order so neither server always
-# runs right after the other's burst of closing connections.
-run otaserver 0 >/dev/null
-run nginx 0 >/dev/null
+# A warm-up round each (not counted), then rounds in rotating order so no server always runs right
+# after the same other server's burst of closing connections.
+for who in $servers; do run "$who" 0 >/dev/null; done
+set -- $servers
+nserv=$#
 for r in $(seq 1 "$rounds"); do
-    if [ $((r % 2)) = 1 ]; then order="otaserver nginx"; else order="nginx otaserver"; fi
+    k=$(( (r - 1) % nserv ))
+    order=""
+    j=0
+    for who in $servers; do
+        [ $j -ge $k ] && order="$order $who"
+        j=$((j + 1))
+    done
+    j=0
+    for who in $servers; do
+        [ $j -lt $k ] && order="$order $who"
+        j=$((j + 1))
+    done
     for who in $order; do
         out=$(run "$who" "$r")
         echo "$out"
@@ -79,21 +108,33 @@ raw_line=$(timeout 120 "$loadgen" --raw --port "$raw_port" --conns "$conns" --fi
            --timeout 90) || { echo "bench: raw round failed: $raw_line" >&2; exit 1; }
 echo "raw otaserver $raw_line"
 workers=$(ps -o pid= --ppid "$ngx_master" | tr -d ' ')
-srv_hwm=$(mem VmHWM "$srv_pid"); srv_rss=$(mem VmRSS "$srv_pid")
-ngx_hwm=$(mem VmHWM "$ngx_master" $workers); ngx_rss=$(mem VmRSS "$ngx_master" $workers)
 
-median() { # median of a field over the rounds of one server
-    grep "^$1 " "$work/results" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" | sort -n |
-        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+values() { # the values of one field over the rounds of one server, sorted
+    grep "^$1 " "$work/results" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" | sort -n
+}
+median() {
+    values "$1" "$2" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+spread() { # min-max of the rounds and the half-range in % of the median
+    values "$1" "$2" | awk '{ v[NR] = $1 } END {
+        m = v[int((NR + 1) / 2)];
+        printf "%s-%s (+-%.0f%%)", v[1], v[NR], (m > 0 ? (v[NR] - v[1]) / 2 / m * 100 : 0) }'
 }
 echo
-printf '%-10s %10s %10s %10s %10s %14s %14s\n' server "MB/s" "p50 ms" "p99 ms" "max ms" "VmHWM kB" "VmRSS kB"
-printf '%-10s %10s %10s %10s %10s %14s %14s\n' otaserver "$(median otaserver MBps)" \
-    "$(median otaserver p50_ms)" "$(median otaserver p99_ms)" "$(median otaserver max_ms)" "$srv_hwm" "$srv_rss"
-printf '%-10s %10s %10s %10s %10s %14s %14s\n' "nginx(1w)" "$(median nginx MBps)" \
-    "$(median nginx p50_ms)" "$(median nginx p99_ms)" "$(median nginx max_ms)" "$ngx_hwm" "$ngx_rss"
+printf '%-10s %8s %-24s %8s %8s %8s %10s %10s\n' server "MB/s" "MB/s min-max (spread)" \
+    "p50 ms" "p99 ms" "max ms" "VmHWM kB" "VmRSS kB"
+for who in $servers; do
+    case "$who" in
+    nginx) label="nginx(1w)"; pids="$ngx_master $workers" ;;
+    *) label=$who; pids=$(cat "$work/$who.pid") ;;
+    esac
+    # shellcheck disable=SC2086
+    printf '%-10s %8s %-24s %8s %8s %8s %10s %10s\n' "$label" "$(median "$who" MBps)" \
+        "$(spread "$who" MBps)" "$(median "$who" p50_ms)" "$(median "$who" p99_ms)" \
+        "$(median "$who" max_ms)" "$(mem VmHWM $pids)" "$(mem VmRSS $pids)"
+done
 field() { echo "$raw_line" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-printf '%-10s %10s %10s %10s %10s\n' "otas. raw" "$(field MBps)" "$(field p50_ms)" "$(field p99_ms)" \
-    "$(field max_ms)"
-echo "(HTTP: medians over $rounds rounds; raw TCP: one round. Both servers use sendfile and one"
-echo " worker/thread; nginx memory = master + workers; otaserver memory includes the raw round)"
+printf '%-10s %8s %-24s %8s %8s %8s\n' "otas. raw" "$(field MBps)" "(one round)" "$(field p50_ms)" \
+    "$(field p99_ms)" "$(field max_ms)"
+echo "(HTTP: medians over $rounds rounds; raw TCP: one round. All servers use sendfile and one"
+echo " worker/thread; nginx memory = master + worker; otaserver memory includes the raw round)"

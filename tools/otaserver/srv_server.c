@@ -54,6 +54,7 @@ struct conn {
     bool raw_error;    /* a raw ERR line was sent: bytes that follow are not ACKs */
     bool rd_ready;     /* no EAGAIN (or short read) from recv since the last readable edge */
     bool rd_hup;       /* the peer's FIN or an error was reported: read until recv says so */
+    bool out_armed;    /* EPOLLOUT is registered (from the first full socket buffer on) */
     bool wr_ready;     /* no short write / EAGAIN since the last writable edge */
     uint32_t body_pos;
     uint32_t body_end;
@@ -116,6 +117,11 @@ static uint32_t s_next_id;
 static struct stats s_stats;
 static char s_date[64];
 static time_t s_date_sec = -1;
+/* The clocks are read once per wake-up, not per event: timeouts are whole seconds and a wake-up
+ * lasts milliseconds. */
+static uint64_t s_now;        /* monotonic ms at the start of this wake-up's work */
+static bool s_wall_stale = true; /* time() not yet read in this wake-up */
+static time_t s_wall;
 static bool s_dirty; /* something to redraw on a terminal */
 
 static uint64_t now_ms(void)
@@ -129,7 +135,11 @@ static uint64_t now_ms(void)
 
 static const char *http_date(void)
 {
-    time_t t = time(NULL);
+    if (s_wall_stale) {
+        s_wall = time(NULL);
+        s_wall_stale = false;
+    }
+    time_t t = s_wall;
     if (t != s_date_sec) {
         struct tm tm;
         if (gmtime_r(&t, &tm) == NULL ||
@@ -250,7 +260,7 @@ static void rbuf_put(struct conn *c)
 
 static void conn_close(struct conn *c, const char *reason, bool error)
 {
-    uint64_t now = now_ms();
+    uint64_t now = s_now;
     struct srv_fields f;
     if (error) {
         s_stats.errors++;
@@ -376,7 +386,7 @@ static enum io_result conn_read(struct conn *c)
 static void start_response(struct conn *c, size_t head_len, bool body, uint32_t first,
                            uint32_t len, bool close_after)
 {
-    uint64_t now = now_ms();
+    uint64_t now = s_now;
     c->hlen = head_len;
     c->hoff = 0;
     c->transfer = body;
@@ -412,7 +422,7 @@ static void raw_request(struct conn *c)
         if (rc == RAW_ERR_OFFSET) {
             srv_fields_u64(&f, "offset", req.offset);
         }
-        srv_log_event(now_ms(), "request", c->id, f.buf);
+        srv_log_event(s_now, "request", c->id, f.buf);
         c->raw_error = true;
         c->rlen = 0;
         start_response(c, n, false, 0, 0, true);
@@ -425,7 +435,7 @@ static void raw_request(struct conn *c)
     srv_fields_bool(&f, "resume", req.resume);
     srv_fields_u64(&f, "offset", first);
     srv_fields_u64(&f, "length", size - first);
-    srv_log_event(now_ms(), "request", c->id, f.buf);
+    srv_log_event(s_now, "request", c->id, f.buf);
     /* ACKs sent together with the request line are ACKs all the same. */
     size_t extra = c->rlen - req.line_len;
     bool acks_ok = count_acks(c, c->rbuf + req.line_len, extra);
@@ -458,7 +468,7 @@ static void http_request(struct conn *c)
         srv_fields_u64(&f, "offset", plan.first);
         srv_fields_u64(&f, "length", plan.length);
     }
-    srv_log_event(now_ms(), "request", c->id, f.buf);
+    srv_log_event(s_now, "request", c->id, f.buf);
     /* Keep what follows the request: the next pipelined request. */
     size_t used = req.req_len <= c->rlen ? req.req_len : c->rlen;
     memmove(c->rbuf, c->rbuf + used, c->rlen - used);
@@ -474,7 +484,7 @@ static void http_request(struct conn *c)
 /* The response is out: log it, then either wait for the next request or end the connection. */
 static void finish_response(struct conn *c)
 {
-    uint64_t now = now_ms();
+    uint64_t now = s_now;
     if (c->transfer) {
         s_stats.transfers++;
         struct srv_fields f;
@@ -506,6 +516,28 @@ static void finish_response(struct conn *c)
     timer_set(c, now + idle_ms());
 }
 
+/* The socket buffer is full: wait for the writable edge. EPOLLOUT is registered only now: most
+ * responses never fill the buffer, and while registered every ACK that frees space is a wake-up.
+ * Registering reports a socket that is already writable again, so no edge is lost in between.
+ * False when the connection had to be closed. */
+static bool want_write(struct conn *c)
+{
+    c->wr_ready = false;
+    if (c->out_armed) {
+        return true;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = TAG_CONN_BASE + (uint64_t)(c - s_conns);
+    if (epoll_ctl(s_epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        conn_close(c, strerror(errno), true);
+        return false;
+    }
+    c->out_armed = true;
+    return true;
+}
+
 /* Writes head then body until done, EAGAIN, a pacing pause or an error. */
 static enum io_result conn_write(struct conn *c)
 {
@@ -522,17 +554,22 @@ static enum io_result conn_write(struct conn *c)
                     continue;
                 }
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    c->wr_ready = false;
+                    if (!want_write(c)) {
+                        return IO_CLOSED;
+                    }
                     return any ? IO_PROGRESS : IO_AGAIN;
                 }
                 conn_close(c, strerror(errno), true);
                 return IO_CLOSED;
             }
             if ((size_t)n < c->hlen - c->hoff) {
-                c->wr_ready = false; /* a short write: the socket buffer is full */
+                /* a short write: the socket buffer is full */
+                if (!want_write(c)) {
+                    return IO_CLOSED;
+                }
             }
             c->hoff += (size_t)n;
-            c->t_progress = now_ms();
+            c->t_progress = s_now;
             any = true;
             continue;
         }
@@ -551,7 +588,9 @@ static enum io_result conn_write(struct conn *c)
                     continue;
                 }
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    c->wr_ready = false;
+                    if (!want_write(c)) {
+                        return IO_CLOSED;
+                    }
                     return any ? IO_PROGRESS : IO_AGAIN;
                 }
                 conn_close(c, strerror(errno), true);
@@ -562,9 +601,12 @@ static enum io_result conn_write(struct conn *c)
                 return IO_CLOSED;
             }
             if ((size_t)n < want) {
-                c->wr_ready = false; /* a short write: the socket buffer is full */
+                /* a short write: the socket buffer is full */
+                if (!want_write(c)) {
+                    return IO_CLOSED;
+                }
             }
-            uint64_t now = now_ms();
+            uint64_t now = s_now;
             c->body_pos += (uint32_t)n;
             c->bytes += (uint64_t)n;
             s_stats.bytes += (uint64_t)n;
@@ -788,7 +830,7 @@ static void on_accept(int lfd, enum conn_proto proto)
         }
         struct epoll_event ev;
         memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET; /* EPOLLOUT once a write would block */
         ev.data.u64 = TAG_CONN_BASE + slot;
         if (epoll_ctl(s_epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             (void)close(fd);
@@ -798,7 +840,7 @@ static void on_accept(int lfd, enum conn_proto proto)
             continue;
         }
         s_stats.connections++;
-        uint64_t now = now_ms();
+        uint64_t now = s_now;
         struct srv_fields f;
         srv_fields_init(&f);
         srv_fields_str(&f, "proto", proto_name(c));
@@ -910,6 +952,8 @@ int srv_run(const struct srv_config *cfg)
 {
     s_cfg = cfg;
     uint64_t t0 = now_ms();
+    s_now = t0;
+    s_wall_stale = true;
     srv_log_init(cfg->log_mode, t0);
     int rc = srv_image_open(&s_img, cfg->image_path);
     if (rc != SRV_IMAGE_OK) {
@@ -1007,6 +1051,8 @@ int srv_run(const struct srv_config *cfg)
         }
         struct epoll_event evs[MAX_EVENTS];
         int n = epoll_wait(s_epfd, evs, MAX_EVENTS, timeout);
+        s_now = now_ms();
+        s_wall_stale = true;
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -1046,6 +1092,7 @@ int srv_run(const struct srv_config *cfg)
             }
         }
         now = now_ms();
+        s_now = now;
         while (s_nheap > 0u && s_conns[s_heap[0]].deadline <= now) {
             conn_timeout(&s_conns[s_heap[0]], now);
         }
