@@ -46,9 +46,9 @@ static const char *clock_name(enum clock_source src)
 {
     switch (src) {
     case CLOCK_SRC_HSE_PLL:
-        return "HSE 8 MHz bypass -> PLL 180 MHz";
+        return "HSE-PLL 180 MHz";
     case CLOCK_SRC_HSI_PLL:
-        return "HSI 16 MHz -> PLL 180 MHz (no HSE)";
+        return "HSI-PLL 180 MHz (no HSE)";
     case CLOCK_SRC_HSI:
     default:
         return "HSI 16 MHz";
@@ -62,12 +62,13 @@ static void boot_log_startup(enum sys_reset_cause cause, int clock_rc, const str
     (void)board_log("boot: clock: ");
     boot_log_line(clock_name(ci->source));
     if (clock_rc != CLOCK_OK) {
-        (void)board_log("boot: clock setup failed, error ");
+        /* The clock line above already names what runs instead (HSI after a failure). */
+        (void)board_log("boot: clock error ");
         (void)board_log_dec((uint32_t)-clock_rc);
-        boot_log_line("; running on HSI 16 MHz");
+        boot_log_line("");
     }
-    boot_log_line(iwdg_started_by_hardware() ? "boot: watchdog: started by hardware (WDG_SW=0)"
-                                             : "boot: watchdog: started by the bootloader");
+    boot_log_line(iwdg_started_by_hardware() ? "boot: watchdog: hardware (WDG_SW=0)"
+                                             : "boot: watchdog: software");
 }
 
 static void boot_log_reason(int reason)
@@ -124,7 +125,7 @@ int main(void)
         boot_log_startup(cause, clock_rc, &ci);
     }
     if (wdg_rc != IWDG_OK) {
-        boot_log_line("boot: watchdog did not take the new period (LSI not ready?)");
+        boot_log_line("boot: watchdog period not set (LSI?)");
     }
 
     const struct boot_hooks hooks = {
@@ -149,7 +150,7 @@ int main(void)
     /* Only a table that changed under our feet gets here: bring the log back and say so. */
     board_led_init();
     if (board_uart_init(ci.pclk1_hz) == 0) {
-        (void)board_log("boot: jump refused, error ");
+        (void)board_log("boot: jump refused: ");
         (void)board_log_dec((uint32_t)-jump_rc);
         boot_log_line("");
     }

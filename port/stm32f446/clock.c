@@ -71,7 +71,7 @@ static bool hse_start(void)
     return false;
 }
 
-int clock_init(struct clock_info *info)
+PORT_ENTRY int clock_init(struct clock_info *info)
 {
     struct stm32_rcc *rcc = STM32_RCC;
     struct stm32_pwr *pwr = STM32_PWR;
@@ -140,7 +140,7 @@ out:
     return rc;
 }
 
-int clock_deinit(void)
+PORT_ENTRY int clock_deinit(void)
 {
     struct stm32_rcc *rcc = STM32_RCC;
     struct stm32_pwr *pwr = STM32_PWR;

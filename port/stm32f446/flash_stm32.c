@@ -163,7 +163,7 @@ static bool flash_in_boot(uint32_t addr)
     return FLASH_STM32_ALLOW_BOOT_WRITE == 0 && addr >= BOOT_ADDR && addr < BOOT_ADDR + BOOT_SIZE;
 }
 
-int flash_port_read(uint32_t addr, void *dst, uint32_t len)
+PORT_ENTRY int flash_port_read(uint32_t addr, void *dst, uint32_t len)
 {
     if (addr < FLASH_BASE_ADDR || addr > FLASH_END_ADDR || len > FLASH_END_ADDR - addr) {
         return FLASH_STM32_ERR_ARG;
@@ -179,7 +179,7 @@ int flash_port_read(uint32_t addr, void *dst, uint32_t len)
     return FLASH_STM32_OK;
 }
 
-int flash_port_program(uint32_t addr, const void *src, uint32_t len)
+PORT_ENTRY int flash_port_program(uint32_t addr, const void *src, uint32_t len)
 {
     if (addr < FLASH_BASE_ADDR || addr > FLASH_END_ADDR || len > FLASH_END_ADDR - addr ||
         addr % FLASH_WRITE_ALIGN != 0 || len % FLASH_WRITE_ALIGN != 0) {
@@ -220,7 +220,7 @@ int flash_port_program(uint32_t addr, const void *src, uint32_t len)
     return rc;
 }
 
-int flash_port_erase_sector(uint32_t sector)
+PORT_ENTRY int flash_port_erase_sector(uint32_t sector)
 {
     if (sector >= FLASH_SECTOR_COUNT) {
         return FLASH_STM32_ERR_ARG;

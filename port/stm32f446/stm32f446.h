@@ -441,6 +441,18 @@ STM32_REG_CHECK(struct cm4_scb, CPACR, 0x88);
 /* Clocks at reset: HSI 16 MHz for HCLK, PCLK1 and PCLK2 (§3.1). */
 #define STM32_HSI_HZ 16000000u
 
+/*
+ * A port function the host tests call by name in bootloader.elf (tests/unit/firmware). The
+ * bootloader is linked with LTO, which would otherwise inline such a function into its only
+ * caller or clone it for constant arguments, leaving no symbol to call: this keeps one body
+ * under its own name. Without LTO (the application) it changes nothing across files.
+ */
+#if defined(__clang__)
+#define PORT_ENTRY __attribute__((noinline))
+#else
+#define PORT_ENTRY __attribute__((noipa))
+#endif
+
 /* Barriers and interrupt masking without CMSIS. */
 static inline void cm4_dsb(void)
 {

@@ -8,7 +8,7 @@
 #include "stm32f446.h"
 #include "systick.h"
 
-void sys_reset(void)
+PORT_ENTRY void sys_reset(void)
 {
     cm4_dsb();
     CM4_SCB->AIRCR = SCB_AIRCR_VECTKEY | (CM4_SCB->AIRCR & SCB_AIRCR_PRIGROUP_MASK) |
@@ -18,7 +18,7 @@ void sys_reset(void)
     }
 }
 
-enum sys_reset_cause sys_reset_cause(bool clear)
+PORT_ENTRY enum sys_reset_cause sys_reset_cause(bool clear)
 {
     uint32_t csr = STM32_RCC->CSR;
     enum sys_reset_cause cause;
@@ -79,7 +79,7 @@ void sys_unique_id(uint8_t out[12])
     }
 }
 
-int sys_vector_check(uint32_t vtor_addr, uint32_t limit)
+PORT_ENTRY int sys_vector_check(uint32_t vtor_addr, uint32_t limit)
 {
     if (vtor_addr % VTOR_ALIGN != 0 || limit <= vtor_addr + 8u) {
         return SYS_ERR_VECTOR;
@@ -116,7 +116,7 @@ __attribute__((naked, noreturn)) static void sys_branch(__attribute__((unused)) 
                    "bx r1\n");
 }
 
-int sys_jump(uint32_t vtor_addr, uint32_t limit)
+PORT_ENTRY int sys_jump(uint32_t vtor_addr, uint32_t limit)
 {
     if (sys_vector_check(vtor_addr, limit) != SYS_OK) {
         return SYS_ERR_VECTOR;

@@ -14,7 +14,7 @@
  * USARTDIV in hundredths, truncated, then the fraction rounded to sixteenths; a fraction that
  * rounds up to 16 carries into the mantissa by the plain addition.
  */
-uint32_t usart_brr(uint32_t pclk_hz, uint32_t baud)
+PORT_ENTRY uint32_t usart_brr(uint32_t pclk_hz, uint32_t baud)
 {
     /* 25 * pclk must fit 32 bits: PCLK1/PCLK2 are at most 90 MHz on this chip. */
     if (baud == 0 || baud > UINT32_MAX / 4u || pclk_hz > UINT32_MAX / 25u) {
