@@ -824,6 +824,91 @@ static void test_concurrent_clients(void **state)
     }
 }
 
+/* Many clients each stop in the middle of a request (at a different byte) before any finishes:
+ * every one must hold its own bytes until the rest arrives. Each asks for a different range, so a
+ * request buffer shared by mistake would show as a wrong range; half of them pipeline a second
+ * request behind the first, which must wait for its turn in that client's buffer. */
+#define NSPLIT 48
+static void test_http_split_requests_many(void **state)
+{
+    (void)state;
+    int fd[NSPLIT];
+    char req[NSPLIT][256];
+    size_t len[NSPLIT];
+    size_t cut[NSPLIT];
+    for (int i = 0; i < NSPLIT; i++) {
+        size_t first = (size_t)i * 1000u;
+        size_t last = first + 99u + (size_t)i;
+        int n = snprintf(req[i], sizeof(req[i]),
+                         "GET /firmware HTTP/1.1\r\nHost: t\r\nRange: bytes=%zu-%zu\r\n\r\n%s",
+                         first, last, (i % 2) == 0 ? "HEAD /firmware HTTP/1.1\r\nHost: t\r\n\r\n" : "");
+        assert_true(n > 0 && (size_t)n < sizeof(req[i]));
+        len[i] = (size_t)n;
+        cut[i] = 1u + (size_t)i % (len[i] - 1u); /* 1 .. len-1: never the whole request */
+        fd[i] = http_connect();
+    }
+    for (int i = 0; i < NSPLIT; i++) {
+        assert_int_equal(tnet_send(fd[i], req[i], cut[i]), 0);
+    }
+    /* One whole request on one more connection, made after all of the above: the server takes
+     * events in the order they happened, so once this is answered it has read every first part
+     * (and holds them all at once) before any second part is sent. */
+    int sync = http_connect();
+    http_send(sync, "HEAD /firmware HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct thttp_resp sr;
+    assert_int_equal(thttp_read(sync, &sr, s_buf, sizeof(s_buf), true), 0);
+    assert_int_equal(sr.status, 200);
+    assert_int_equal(close(sync), 0);
+    for (int i = NSPLIT - 1; i >= 0; i--) {
+        assert_int_equal(tnet_send(fd[i], req[i] + cut[i], len[i] - cut[i]), 0);
+    }
+    for (int i = 0; i < NSPLIT; i++) {
+        size_t first = (size_t)i * 1000u;
+        size_t last = first + 99u + (size_t)i;
+        struct thttp_resp r;
+        assert_int_equal(thttp_read(fd[i], &r, s_buf, sizeof(s_buf), false), 0);
+        assert_int_equal(r.status, 206);
+        assert_int_equal(r.body_len, last - first + 1u);
+        assert_memory_equal(s_buf, s_main + first, r.body_len);
+        char v[128];
+        char want[128];
+        assert_int_equal(thttp_header(&r, "Content-Range", v, sizeof(v)), 0);
+        (void)snprintf(want, sizeof(want), "bytes %zu-%zu/%zu", first, last, s_main_len);
+        assert_string_equal(v, want);
+        if ((i % 2) == 0) {
+            assert_int_equal(thttp_read(fd[i], &r, s_buf, sizeof(s_buf), true), 0);
+            assert_int_equal(r.status, 200);
+            assert_int_equal(r.content_length, (long)s_main_len);
+        }
+        assert_int_equal(close(fd[i]), 0);
+    }
+}
+
+/* A client that reads slowly through a 4 KB receive buffer gets all of a 6 MB image: the server
+ * has to wait for the socket to drain again and again and must never miss that it did. */
+static void test_slow_reader_gets_everything(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, s_big_path, NULL);
+    int fd = tnet_connect_rcvbuf(s.http_port, 4096);
+    assert_true(fd >= 0);
+    http_send(fd, "GET /firmware HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    struct thttp_resp r;
+    assert_int_equal(thttp_read(fd, &r, s_buf, sizeof(s_buf), false), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, s_big_len);
+    uint8_t *want = malloc(s_big_len + 1u); /* + 1: tnet_read_file adds a NUL */
+    assert_non_null(want);
+    long got = tnet_read_file(s_big_path, (char *)want, s_big_len + 1u);
+    assert_int_equal(got, (long)s_big_len);
+    assert_memory_equal(s_buf, want, s_big_len);
+    free(want);
+    expect_eof(fd);
+    assert_int_equal(close(fd), 0);
+    server_stop(&s, SIGTERM, "SIGTERM");
+}
+
 /* ------------------------------------------------------------------ timeouts, busy, pacing */
 
 static void test_idle_and_slow_client_timeouts(void **state)
@@ -1160,6 +1245,8 @@ int main(void)
         cmocka_unit_test(test_disconnect_frees_slot),
         cmocka_unit_test(test_garbage_clients),
         cmocka_unit_test(test_concurrent_clients),
+        cmocka_unit_test(test_http_split_requests_many),
+        cmocka_unit_test(test_slow_reader_gets_everything),
         cmocka_unit_test(test_idle_and_slow_client_timeouts),
         cmocka_unit_test(test_busy_and_text_log),
         cmocka_unit_test(test_terminal_progress),
