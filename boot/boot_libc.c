@@ -1,9 +1,10 @@
 /*
  * The four C library routines the bootloader calls, small instead of fast: newlib-nano's
- * memcpy, memset, memcmp and strlen take ~790 B of flash, these ~150 B. Speed hardly matters
- * here: the largest user copies a 256 KB image from flash in 4-byte words, a few milliseconds at
- * 180 MHz next to the seconds its erase and program take. Linked only into the bootloader; they
- * take precedence over libc_nano's, which the linker then no longer pulls in.
+ * memcpy, memset, memcmp and strlen take ~790 B of flash, these ~120 B. Speed hardly matters
+ * here: flash reads (flash_port_read) are the big user, and even byte by byte 256 KB take a few
+ * milliseconds at 180 MHz, next to the seconds an erase and program of that area take. Linked
+ * only into the bootloader; they take precedence over libc_nano's, which the linker then no
+ * longer pulls in.
  *
  * Built without LTO and without loop-pattern detection (boot/CMakeLists.txt): otherwise GCC
  * would turn these loops back into calls to themselves.
