@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void ota_assert_failed(const char *file, int line)
+_Noreturn void ota_assert_failed(const char *file, int line)
 {
     fprintf(stderr, "OTA_ASSERT failed at %s:%d\n", file, line);
     abort();

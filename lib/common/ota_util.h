@@ -30,9 +30,11 @@
 /*
  * A firmware bug (a broken invariant that no input can cause). The target halts in the debugger
  * when one is attached and otherwise spins until the watchdog resets it; the host aborts so tests
- * and sanitizers see it.
+ * and sanitizers see it. Never returns, so compilers and analysers know that the code after a
+ * failed OTA_ASSERT is not reached. The GNU attribute repeats _Noreturn for cppcheck 2.10, which
+ * loses _Noreturn in files that include a system header (gcc and clang accept both).
  */
-void ota_assert_failed(const char *file, int line);
+_Noreturn void ota_assert_failed(const char *file, int line) __attribute__((noreturn));
 #define OTA_ASSERT(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \

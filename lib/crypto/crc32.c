@@ -5,7 +5,7 @@
  */
 #include "crc32.h"
 
-#include "crypto_assert.h"
+#include "ota_util.h"
 
 /* crc32_nibble[i] = the CRC register after shifting the 4-bit value i through the polynomial. */
 static const uint32_t crc32_nibble[16] = {
@@ -16,7 +16,7 @@ static const uint32_t crc32_nibble[16] = {
 
 uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
 {
-    CRYPTO_REQUIRE_RET(data != NULL || len == 0, crc);
+    OTA_ASSERT(data != NULL || len == 0);
     const uint8_t *p = (const uint8_t *)data;
 
     /* Like zlib: the running value is kept post-inverted, so 0 starts a new CRC and results chain. */

@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-#include "crypto_assert.h"
 #include "ota_util.h"
 
 /* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
@@ -82,7 +81,7 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
 
 void sha256_init(struct sha256_ctx *ctx)
 {
-    CRYPTO_REQUIRE(ctx != NULL);
+    OTA_ASSERT(ctx != NULL);
     /* FIPS 180-4 5.3.3. */
     ctx->state[0] = 0x6a09e667u;
     ctx->state[1] = 0xbb67ae85u;
@@ -98,8 +97,8 @@ void sha256_init(struct sha256_ctx *ctx)
 
 void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 {
-    CRYPTO_REQUIRE(ctx != NULL && (data != NULL || len == 0));
-    CRYPTO_REQUIRE(ctx->buf_len < SHA256_BLOCK_SIZE);
+    OTA_ASSERT(ctx != NULL && (data != NULL || len == 0));
+    OTA_ASSERT(ctx->buf_len < SHA256_BLOCK_SIZE);
     const uint8_t *p = (const uint8_t *)data;
 
     if (len == 0) {
@@ -133,8 +132,8 @@ void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 
 void sha256_final(struct sha256_ctx *ctx, uint8_t digest[SHA256_DIGEST_SIZE])
 {
-    CRYPTO_REQUIRE(ctx != NULL && digest != NULL);
-    CRYPTO_REQUIRE(ctx->buf_len < SHA256_BLOCK_SIZE);
+    OTA_ASSERT(ctx != NULL && digest != NULL);
+    OTA_ASSERT(ctx->buf_len < SHA256_BLOCK_SIZE);
     uint64_t bits = ctx->total << 3;
     uint32_t n = ctx->buf_len;
 

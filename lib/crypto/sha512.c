@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-#include "crypto_assert.h"
 #include "ota_util.h"
 
 /* FIPS 180-4 4.2.3: first 64 bits of the fractional parts of the cube roots of the first 80 primes. */
@@ -102,7 +101,7 @@ static void sha512_compress(uint64_t state[8], const uint8_t block[SHA512_BLOCK_
 
 void sha512_init(struct sha512_ctx *ctx)
 {
-    CRYPTO_REQUIRE(ctx != NULL);
+    OTA_ASSERT(ctx != NULL);
     /* FIPS 180-4 5.3.5. */
     ctx->state[0] = 0x6a09e667f3bcc908u;
     ctx->state[1] = 0xbb67ae8584caa73bu;
@@ -118,8 +117,8 @@ void sha512_init(struct sha512_ctx *ctx)
 
 void sha512_update(struct sha512_ctx *ctx, const void *data, size_t len)
 {
-    CRYPTO_REQUIRE(ctx != NULL && (data != NULL || len == 0));
-    CRYPTO_REQUIRE(ctx->buf_len < SHA512_BLOCK_SIZE);
+    OTA_ASSERT(ctx != NULL && (data != NULL || len == 0));
+    OTA_ASSERT(ctx->buf_len < SHA512_BLOCK_SIZE);
     const uint8_t *p = (const uint8_t *)data;
 
     if (len == 0) {
@@ -152,8 +151,8 @@ void sha512_update(struct sha512_ctx *ctx, const void *data, size_t len)
 
 void sha512_final(struct sha512_ctx *ctx, uint8_t digest[SHA512_DIGEST_SIZE])
 {
-    CRYPTO_REQUIRE(ctx != NULL && digest != NULL);
-    CRYPTO_REQUIRE(ctx->buf_len < SHA512_BLOCK_SIZE);
+    OTA_ASSERT(ctx != NULL && digest != NULL);
+    OTA_ASSERT(ctx->buf_len < SHA512_BLOCK_SIZE);
     uint32_t n = ctx->buf_len;
 
     /*

@@ -46,14 +46,11 @@ static int buf_read(void *ctx, uint32_t off, void *dst, uint32_t len)
 }
 
 /* In the functions without an error return, a NULL pointer is a caller bug: OTA_ASSERT stops
- * there, and the early return keeps even a returning assert handler from dereferencing it. */
+ * there (ota_assert_failed never returns). */
 void image_reader_init_buf(struct image_reader *rd, struct image_buf *buf, const uint8_t *data,
                            uint32_t len)
 {
-    if (rd == NULL || buf == NULL || (data == NULL && len != 0u)) {
-        OTA_ASSERT(false);
-        return;
-    }
+    OTA_ASSERT(rd != NULL && buf != NULL && (data != NULL || len == 0u));
     buf->data = data;
     buf->len = len;
     rd->read = buf_read;
@@ -76,10 +73,7 @@ static int rd_read(const struct image_reader *rd, uint32_t off, void *dst, uint3
 
 void image_header_parse(const uint8_t raw[IMAGE_HEADER_SIZE], struct image_header *hdr)
 {
-    if (raw == NULL || hdr == NULL) {
-        OTA_ASSERT(false);
-        return;
-    }
+    OTA_ASSERT(raw != NULL && hdr != NULL);
     hdr->ih_magic = ota_get_le32(&raw[0]);
     hdr->ih_load_addr = ota_get_le32(&raw[4]);
     hdr->ih_hdr_size = ota_get_le16(&raw[8]);
@@ -94,10 +88,7 @@ void image_header_parse(const uint8_t raw[IMAGE_HEADER_SIZE], struct image_heade
 
 void image_header_encode(const struct image_header *hdr, uint8_t raw[IMAGE_HEADER_SIZE])
 {
-    if (raw == NULL || hdr == NULL) {
-        OTA_ASSERT(false);
-        return;
-    }
+    OTA_ASSERT(raw != NULL && hdr != NULL);
     ota_put_le32(&raw[0], hdr->ih_magic);
     ota_put_le32(&raw[4], hdr->ih_load_addr);
     ota_put_le16(&raw[8], hdr->ih_hdr_size);
@@ -219,10 +210,7 @@ int image_tlv_iter_next(struct image_tlv_iter *it, uint32_t *off, uint16_t *len,
 
 bool image_tlv_iter_is_prot(const struct image_tlv_iter *it, uint32_t off)
 {
-    if (it == NULL) {
-        OTA_ASSERT(false);
-        return false;
-    }
+    OTA_ASSERT(it != NULL);
     /* Judge by the TLV's header: a zero-length value at the very end of the protected area has
      * its value offset equal to prot_end. */
     return off >= IMAGE_TLV_HDR_SIZE && off - IMAGE_TLV_HDR_SIZE < it->prot_end;
@@ -381,10 +369,7 @@ int image_hash(const struct image_reader *rd, const struct image_info *info, uin
 void image_keyhash(const uint8_t pubkey[32], uint8_t out[32])
 {
     struct sha256_ctx ctx;
-    if (pubkey == NULL || out == NULL) {
-        OTA_ASSERT(false);
-        return;
-    }
+    OTA_ASSERT(pubkey != NULL && out != NULL);
     sha256_init(&ctx);
     sha256_update(&ctx, spki_ed25519_prefix, sizeof(spki_ed25519_prefix));
     sha256_update(&ctx, pubkey, ED25519_PUBKEY_SIZE);
@@ -474,10 +459,7 @@ int image_verify(const struct image_reader *rd, const struct image_info *info,
 
 int image_version_cmp(const struct image_version *a, const struct image_version *b)
 {
-    if (a == NULL || b == NULL) {
-        OTA_ASSERT(false);
-        return 0;
-    }
+    OTA_ASSERT(a != NULL && b != NULL);
     if (a->iv_major != b->iv_major) {
         return a->iv_major < b->iv_major ? -1 : 1;
     }
@@ -495,10 +477,7 @@ int image_version_cmp(const struct image_version *a, const struct image_version 
 
 uint32_t image_version_word(const struct image_version *v)
 {
-    if (v == NULL) {
-        OTA_ASSERT(false);
-        return 0;
-    }
+    OTA_ASSERT(v != NULL);
     return ((uint32_t)v->iv_major << 24) | ((uint32_t)v->iv_minor << 16) | v->iv_revision;
 }
 

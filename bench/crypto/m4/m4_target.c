@@ -24,7 +24,7 @@ __attribute__((section(".mailbox"), used)) static struct m4_mailbox mailbox;
 #define M4_BUF_SIZE 4096u
 static uint8_t buf[M4_BUF_SIZE];
 
-void ota_assert_failed(const char *file, int line)
+_Noreturn void ota_assert_failed(const char *file, int line)
 {
     (void)file;
     (void)line;
