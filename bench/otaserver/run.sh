@@ -72,11 +72,30 @@ mem() {
 
 echo "otaserver bench: $conns concurrent HTTP downloads of $size bytes, $rounds rounds, loopback;"
 echo "otaserver: 1 thread; nginx: 1 worker process${baseline:+; baseline: $baseline}"
+# CPU time (us) the server's processes have used: /proc/PID/schedstat counts nanoseconds, so the
+# server's own cost per round is measured even when other load on the machine makes the wall-clock
+# figures noisy.
+cpu_us() {
+    total=0
+    for p in "$@"; do
+        v=$(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+server_pids() {
+    if [ "$1" = nginx ]; then ps -o pid= --ppid "$ngx_master" | tr -d ' '; else cat "$work/$1.pid"; fi
+}
 run() { # run WHO ROUND: one round against one server
     port=$(cat "$work/$1.port")
+    pids=$(server_pids "$1")
+    # shellcheck disable=SC2086
+    c0=$(cpu_us $pids)
     line=$(timeout 120 "$loadgen" --port "$port" --path /firmware --conns "$conns" \
            --file "$work/app.img" --timeout 90) || { echo "bench: $1 round $2 failed: $line" >&2; exit 1; }
-    echo "round $2 $1 $line"
+    # shellcheck disable=SC2086
+    c1=$(cpu_us $pids)
+    echo "round $2 $1 $line cpu_ms=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
 }
 # A warm-up round each (not counted), then rounds in rotating order so no server always runs right
 # after the same other server's burst of closing connections.
@@ -121,20 +140,22 @@ spread() { # min-max of the rounds and the half-range in % of the median
         printf "%s-%s (+-%.0f%%)", v[1], v[NR], (m > 0 ? (v[NR] - v[1]) / 2 / m * 100 : 0) }'
 }
 echo
-printf '%-10s %8s %-24s %8s %8s %8s %10s %10s\n' server "MB/s" "MB/s min-max (spread)" \
-    "p50 ms" "p99 ms" "max ms" "VmHWM kB" "VmRSS kB"
+printf '%-10s %8s %-24s %8s %8s %8s %8s %10s %10s\n' server "MB/s" "MB/s min-max (spread)" \
+    "p50 ms" "p99 ms" "max ms" "CPU ms" "VmHWM kB" "VmRSS kB"
 for who in $servers; do
     case "$who" in
     nginx) label="nginx(1w)"; pids="$ngx_master $workers" ;;
     *) label=$who; pids=$(cat "$work/$who.pid") ;;
     esac
     # shellcheck disable=SC2086
-    printf '%-10s %8s %-24s %8s %8s %8s %10s %10s\n' "$label" "$(median "$who" MBps)" \
+    printf '%-10s %8s %-24s %8s %8s %8s %8s %10s %10s\n' "$label" "$(median "$who" MBps)" \
         "$(spread "$who" MBps)" "$(median "$who" p50_ms)" "$(median "$who" p99_ms)" \
-        "$(median "$who" max_ms)" "$(mem VmHWM $pids)" "$(mem VmRSS $pids)"
+        "$(median "$who" max_ms)" "$(median "$who" cpu_ms)" "$(mem VmHWM $pids)" "$(mem VmRSS $pids)"
 done
 field() { echo "$raw_line" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 printf '%-10s %8s %-24s %8s %8s %8s\n' "otas. raw" "$(field MBps)" "(one round)" "$(field p50_ms)" \
     "$(field p99_ms)" "$(field max_ms)"
 echo "(HTTP: medians over $rounds rounds; raw TCP: one round. All servers use sendfile and one"
-echo " worker/thread; nginx memory = master + worker; otaserver memory includes the raw round)"
+echo " worker/thread. CPU ms: the server's CPU time per round (nginx: its worker), which other load"
+echo " on the machine disturbs far less than MB/s. nginx memory = master + worker; otaserver memory"
+echo " includes the raw round)"

@@ -55,6 +55,7 @@ struct conn {
     bool rd_ready;     /* no EAGAIN (or short read) from recv since the last readable edge */
     bool rd_hup;       /* the peer's FIN or an error was reported: read until recv says so */
     bool out_armed;    /* EPOLLOUT is registered (from the first full socket buffer on) */
+    bool corked;       /* TCP_CORK is on: head and body leave in full segments */
     bool wr_ready;     /* no short write / EAGAIN since the last writable edge */
     uint32_t body_pos;
     uint32_t body_end;
@@ -497,10 +498,19 @@ static void finish_response(struct conn *c)
         s_dirty = true;
     }
     if (c->proto == P_HTTP && (c->close_after || c->rd_eof) && c->rlen == 0u && !c->rd_ready) {
+        /* close() sends what the cork still holds. */
         /* An HTTP client that asked for the close sends nothing more and nothing is unread, so a
          * plain close sends a FIN, not a reset: no need to linger (raw clients still send ACKs). */
         conn_close(c, "done", false);
         return;
+    }
+    if (c->corked) {
+        int zero = 0;
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)) != 0) {
+            conn_close(c, strerror(errno), true);
+            return;
+        }
+        c->corked = false;
     }
     if (c->close_after || c->rd_eof) {
         /* Half-close, then keep reading until the peer closes: closing with unread bytes would
@@ -547,6 +557,17 @@ static enum io_result conn_write(struct conn *c)
             return any ? IO_PROGRESS : IO_AGAIN; /* wait for the writable edge */
         }
         if (c->hoff < c->hlen) {
+            if (c->hoff == 0u && c->body_pos < c->body_end && !c->corked &&
+                s_cfg->chunk_delay_ms == 0u) {
+                /* Cork for head + body: full segments only, the head in the first one with the
+                 * first body bytes; close() or finish_response pushes the rest. (Not when paced:
+                 * each paced chunk must leave at once.) If corking fails, MSG_MORE still keeps
+                 * the head back for the body. */
+                int one = 1;
+                if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) == 0) {
+                    c->corked = true;
+                }
+            }
             int flags = MSG_NOSIGNAL | (c->body_pos < c->body_end ? MSG_MORE : 0);
             ssize_t n = send(c->fd, c->hbuf + c->hoff, c->hlen - c->hoff, flags);
             if (n < 0) {
