@@ -88,7 +88,10 @@ void ota_http_parser_init(struct ota_http_parser *p)
 
 static char http_lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z') {
+        return (char)(c - 'A' + 'a');
+    }
+    return c;
 }
 
 /* Case-insensitive match of a field name followed by ':'; returns the value with leading spaces

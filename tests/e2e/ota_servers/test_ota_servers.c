@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,30 +60,88 @@ static void proc_start(struct proc *p, char *const argv[], char *line, size_t ca
     p->pid = fork();
     assert_true(p->pid >= 0);
     if (p->pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
+        if (dup2(fds[1], STDOUT_FILENO) < 0) {
+            _exit(127);
+        }
+        (void)close(fds[0]);
+        (void)close(fds[1]);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(fds[1]);
+    assert_int_equal(close(fds[1]), 0);
     p->out = fdopen(fds[0], "r");
     assert_non_null(p->out);
     assert_non_null(fgets(line, (int)cap, p->out));
 }
 
-static int proc_stop(struct proc *p)
+/* Wait for p to end by itself; returns its wait status. */
+static int proc_wait(struct proc *p)
 {
     int st = 0;
-    kill(p->pid, SIGTERM);
-    waitpid(p->pid, &st, 0);
-    fclose(p->out);
+    assert_int_equal(waitpid(p->pid, &st, 0), p->pid);
+    assert_int_equal(fclose(p->out), 0);
     return st;
+}
+
+static int proc_stop(struct proc *p)
+{
+    assert_int_equal(kill(p->pid, SIGTERM), 0);
+    return proc_wait(p);
+}
+
+/* Run argv (stdout to /dev/null) and wait for it; true if it exited with status 0. No shell in
+ * between, so nothing in the arguments is interpreted. */
+static bool run_ok(char *const argv[])
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_WRONLY);
+        if (null_fd < 0 || dup2(null_fd, STDOUT_FILENO) < 0) {
+            _exit(127);
+        }
+        (void)close(null_fd);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* The decimal TCP port at the start of s (followed by white space or the end); fails the test
+ * unless it is a whole number in 1..65535. */
+static uint16_t parse_port(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    assert_int_equal(errno, 0);
+    assert_true(end != s);
+    assert_true(*end == '\0' || *end == ' ' || *end == '\n' || *end == '\r');
+    assert_true(v >= 1 && v <= 65535);
+    return (uint16_t)v;
+}
+
+/* tests/e2e/servers/nginx.sh start PORT DIR | stop PORT, run by /bin/sh. */
+static bool nginx_ctl(const char *verb, uint16_t port)
+{
+    char script[512];
+    char port_str[8];
+    assert_true(snprintf(script, sizeof script, "%s/tests/e2e/servers/nginx.sh", OTA_SOURCE_DIR) <
+                (int)sizeof script);
+    assert_true(snprintf(port_str, sizeof port_str, "%u", port) < (int)sizeof port_str);
+    char *argv[] = {"/bin/sh", script, (char *)verb, port_str, dir, NULL};
+    if (strcmp(verb, "stop") == 0) {
+        argv[4] = NULL; /* stop takes the port only */
+    }
+    return run_ok(argv);
 }
 
 static uint16_t free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -89,7 +149,7 @@ static uint16_t free_port(void)
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     socklen_t len = sizeof a;
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
+    assert_int_equal(close(fd), 0);
     return ntohs(a.sin_port);
 }
 
@@ -105,7 +165,8 @@ static int group_setup(void **state)
     if (img_big_len == 0 || img_small_len == 0) {
         return -1;
     }
-    strcpy(dir, "/tmp/ota-e2e-XXXXXX");
+    static const char dir_template[] = "/tmp/ota-e2e-XXXXXX";
+    memcpy(dir, dir_template, sizeof dir_template);
     if (mkdtemp(dir) == NULL) {
         return -1;
     }
@@ -172,7 +233,7 @@ static void otaserver_case(int proto)
     const char *http = strstr(line, "http_port=");
     assert_non_null(raw);
     assert_non_null(http);
-    uint16_t port = (uint16_t)atoi(proto == OTA_PROTO_HTTP ? http + 10 : raw + 9);
+    uint16_t port = parse_port(proto == OTA_PROTO_HTTP ? http + 10 : raw + 9);
     update_and_install(port, proto);
     int st = proc_stop(&p);
     assert_true(WIFEXITED(st));
@@ -216,10 +277,8 @@ static void tutorial_case(const char *mode, int want_exit)
     char line[128];
     proc_start(&p, argv, line, sizeof line);
     assert_int_equal(strncmp(line, "listening ", 10), 0);
-    update_and_install((uint16_t)atoi(line + 10), OTA_PROTO_RAW);
-    int st = 0;
-    waitpid(p.pid, &st, 0); /* it serves one client and exits by itself */
-    fclose(p.out);
+    update_and_install(parse_port(line + 10), OTA_PROTO_RAW);
+    int st = proc_wait(&p); /* it serves one client and exits by itself */
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), want_exit);
     img_v2 = img_big;
@@ -245,14 +304,9 @@ static void test_nginx_http_range(void **state)
 {
     (void)state;
     uint16_t port = free_port();
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh start %u %s >/dev/null",
-             OTA_SOURCE_DIR, port, dir);
-    assert_int_equal(system(cmd), 0);
+    assert_true(nginx_ctl("start", port));
     update_and_install(port, OTA_PROTO_HTTP);
-    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh stop %u >/dev/null",
-             OTA_SOURCE_DIR, port);
-    assert_int_equal(system(cmd), 0);
+    assert_true(nginx_ctl("stop", port));
 }
 
 static bool nginx_reset_done;
@@ -274,10 +328,7 @@ static void test_nginx_resume_after_device_reset(void **state)
 {
     (void)state;
     nginx_port = free_port();
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh start %u %s >/dev/null",
-             OTA_SOURCE_DIR, nginx_port, dir);
-    assert_int_equal(system(cmd), 0);
+    assert_true(nginx_ctl("start", nginx_port));
     device_flash_factory(1, 30000);
     assert_int_equal(device_up(&dev, true), 0);
     assert_int_equal(device_map(&dev, 80, nginx_port), 0);
@@ -287,9 +338,7 @@ static void test_nginx_resume_after_device_reset(void **state)
                      OTA_CLIENT_DONE);
     assert_true(nginx_reset_done);
     assert_int_equal(device_down(&dev), 0);
-    snprintf(cmd, sizeof cmd, "sh %s/tests/e2e/servers/nginx.sh stop %u >/dev/null",
-             OTA_SOURCE_DIR, nginx_port);
-    assert_int_equal(system(cmd), 0);
+    assert_true(nginx_ctl("stop", nginx_port));
     assert_memory_equal(flash_sim_mem() + (STAGING_ADDR - FLASH_BASE_ADDR), img_v2, img_v2_len);
     struct boot_outcome out;
     assert_int_equal(boot_run(&boot_hooks_quiet, &out), BOOT_ERR_NONE);

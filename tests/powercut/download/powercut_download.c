@@ -58,6 +58,7 @@ static int mn_resolve_start(void *ctx, const char *name)
     return OTA_NET_ERR;
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): the signature of ota_net.resolve_poll */
 static int mn_resolve_poll(void *ctx, uint8_t ip[4])
 {
     (void)ctx;

@@ -189,35 +189,65 @@ static void test_hostile_heads(void **state)
     assert_int_equal(ota_http_parse(&p, nul, sizeof nul, &used), OTA_HTTP_ERR_SYNTAX);
 }
 
+/* A head being built in a fixed buffer: cap bytes, len used, always NUL-terminated. */
+struct head_buf {
+    char *s;
+    size_t cap;
+    size_t len;
+};
+
+static void head_reset(struct head_buf *h)
+{
+    h->len = 0;
+    h->s[0] = '\0';
+}
+
+static void head_put(struct head_buf *h, const char *text)
+{
+    size_t n = strlen(text);
+    assert_true(n < h->cap - h->len);
+    memcpy(h->s + h->len, text, n + 1);
+    h->len += n;
+}
+
+static void head_fill(struct head_buf *h, char c, size_t count)
+{
+    assert_true(count < h->cap - h->len);
+    memset(h->s + h->len, c, count);
+    h->len += count;
+    h->s[h->len] = '\0';
+}
+
 static void test_limits(void **state)
 {
     (void)state;
-    static char head[OTA_HTTP_HEAD_MAX + 512];
+    static char head_mem[OTA_HTTP_HEAD_MAX + 512];
+    struct head_buf h = {head_mem, sizeof head_mem, 0};
+    const char *head = head_mem;
     struct ota_http_parser p;
     size_t used;
 
     /* A long field we ignore is fine; a long one we read is refused. */
-    size_t n0;
-    memset(head, 0, sizeof head);
-    strcpy(head, "HTTP/1.1 200 OK\r\nX-Long: ");
-    n0 = strlen(head);
-    memset(head + n0, 'x', 1000);
-    strcpy(head + n0 + 1000, "\r\nContent-Length: 3\r\n\r\n");
+    head_reset(&h);
+    head_put(&h, "HTTP/1.1 200 OK\r\nX-Long: ");
+    head_fill(&h, 'x', 1000);
+    head_put(&h, "\r\nContent-Length: 3\r\n\r\n");
     assert_int_equal(parse_split(head, 100, &p, &used), OTA_HTTP_DONE);
     assert_int_equal(p.resp.content_length, 3);
 
-    strcpy(head, "HTTP/1.1 200 OK\r\nContent-Length: ");
-    n0 = strlen(head);
-    memset(head + n0, '0', 300);
-    strcpy(head + n0 + 300, "5\r\n\r\n");
+    head_reset(&h);
+    head_put(&h, "HTTP/1.1 200 OK\r\nContent-Length: ");
+    head_fill(&h, '0', 300);
+    head_put(&h, "5\r\n\r\n");
     assert_int_equal(parse_split(head, 100, &p, &used), OTA_HTTP_ERR_TOO_BIG);
 
     /* Too many fields. */
-    strcpy(head, "HTTP/1.1 200 OK\r\n");
+    head_reset(&h);
+    head_put(&h, "HTTP/1.1 200 OK\r\n");
     for (unsigned i = 0; i <= OTA_HTTP_MAX_FIELDS; i++) {
-        strcat(head, "X: y\r\n");
+        head_put(&h, "X: y\r\n");
     }
-    strcat(head, "\r\n");
+    head_put(&h, "\r\n");
     assert_int_equal(parse_split(head, 64, &p, &used), OTA_HTTP_ERR_TOO_BIG);
 
     /* A head that never ends. */
@@ -230,10 +260,10 @@ static void test_limits(void **state)
     assert_int_equal(rc, OTA_HTTP_ERR_TOO_BIG);
 
     /* An overlong ETag is dropped, not truncated (a cut tag would never match). */
-    strcpy(head, "HTTP/1.1 200 OK\r\nETag: \"");
-    n0 = strlen(head);
-    memset(head + n0, 'e', OTA_HTTP_ETAG_MAX + 10);
-    strcpy(head + n0 + OTA_HTTP_ETAG_MAX + 10, "\"\r\nContent-Length: 1\r\n\r\n");
+    head_reset(&h);
+    head_put(&h, "HTTP/1.1 200 OK\r\nETag: \"");
+    head_fill(&h, 'e', OTA_HTTP_ETAG_MAX + 10);
+    head_put(&h, "\"\r\nContent-Length: 1\r\n\r\n");
     assert_int_equal(parse_split(head, 64, &p, &used), OTA_HTTP_DONE);
     assert_string_equal(p.resp.etag, "");
 }
