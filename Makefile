@@ -52,8 +52,8 @@ FUZZ_SECONDS ?= 60
 fuzz: tools
 	FUZZ_SECONDS=$(FUZZ_SECONDS) cmake --build $(HOST) --target fuzz
 
-lint: tools
-	scripts/lint.sh $(HOST)
+lint: tools firmware
+	scripts/lint.sh $(HOST) $(FW)
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

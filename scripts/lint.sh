@@ -3,7 +3,7 @@
 # the compile_commands.json of the builds so they see the real include paths and defines.
 # Any finding fails the run.
 #
-#   scripts/lint.sh [HOST_BUILD_DIR [FW_BUILD_DIR]]     (make lint: scripts/lint.sh build/host)
+#   scripts/lint.sh [HOST_BUILD_DIR [FW_BUILD_DIR]]     (make lint: scripts/lint.sh build/host build/fw)
 #
 # HOST_BUILD_DIR (default build/host) gives every source the host build compiles. Sources only the
 # firmware compiles (port/stm32f446, board/, boot/main.c, app/) come from FW_BUILD_DIR, by default

@@ -304,6 +304,7 @@ static int sv_resolve_start(void *ctx, const char *name)
     return OTA_NET_ERR;
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): the signature of ota_net.resolve_poll */
 static int sv_resolve_poll(void *ctx, uint8_t ip[4])
 {
     (void)ctx;

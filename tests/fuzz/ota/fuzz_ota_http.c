@@ -61,7 +61,10 @@ static bool same_resp(const struct ota_http_resp *a, const struct ota_http_resp 
 
 static char lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z') {
+        return (char)(c - 'A' + 'a');
+    }
+    return c;
 }
 
 /* Value of field `name` (lower case) in one line of len bytes, or NULL. */
@@ -218,7 +221,7 @@ static void fuzz_build(const uint8_t *d, size_t n, uint32_t from)
         size_t len = at < n ? d[at++] % cap[k] : 0;
         size_t i = 0;
         for (; i < len && at < n; i++) {
-            str[k][i] = d[at] == 0 ? 'x' : (char)d[at];
+            str[k][i] = (char)(d[at] == 0 ? 'x' : d[at]);
             at++;
         }
         str[k][i] = '\0';
