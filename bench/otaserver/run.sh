@@ -137,7 +137,9 @@ median() {
 spread() { # min-max of the rounds and the half-range in % of the median
     values "$1" "$2" | awk '{ v[NR] = $1 } END {
         m = v[int((NR + 1) / 2)];
-        printf "%s-%s (+-%.0f%%)", v[1], v[NR], (m > 0 ? (v[NR] - v[1]) / 2 / m * 100 : 0) }'
+        h = 0;
+        if (m > 0) h = (v[NR] - v[1]) / 2 / m * 100;
+        printf "%s-%s (+-%.0f%%)", v[1], v[NR], h }'
 }
 echo
 printf '%-10s %8s %-24s %8s %8s %8s %8s %10s %10s\n' server "MB/s" "MB/s min-max (spread)" \
