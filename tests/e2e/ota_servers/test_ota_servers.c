@@ -264,11 +264,8 @@ static void tutorial_case(const char *mode, int want_exit)
 {
     char exe[256];
     snprintf(exe, sizeof exe, "%s/tutorial_server", OTA_BINARY_DIR);
-    /* The tutorial's pacing: 512 B every 250 ms. Its fixed-delay server resets the connection right
-     * after its last write (unread ACKs) and serves nobody else; a reset throws away what its
-     * kernel still holds back, and Nagle holds a small write back while the previous one waits
-     * for its ACK. At the tutorial's pace that does not happen, at a fast one it can on a loaded
-     * machine, so the pace is the tutorial's and the image small (2 KB, five writes). */
+    /* The tutorial's pacing: 512 B every 250 ms, a sleep after every write, then a close that
+     * unread ACKs turn into a reset. A small image (2 KB, five writes) keeps the test short. */
     img_v2 = img_small;
     img_v2_len = img_small_len;
     char *argv[] = {exe,          "--image", small_img_path, "--port",     "0", "--mode",

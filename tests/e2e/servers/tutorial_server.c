@@ -160,7 +160,9 @@ int main(int argc, char **argv)
         }
         off += n;
         if (mode == FIXED_DELAY) {
-            if (off < len && delay_ms > 0u) {
+            /* The tutorial's script sleeps after every write, the last one included, then
+             * closes: the last bytes have left before the reset that the close turns into. */
+            if (delay_ms > 0u) {
                 sleep_ms((unsigned)delay_ms);
             }
             continue;
