@@ -160,6 +160,7 @@ int ota_client_start(struct ota_client *c)
     OTA_VERIFY(c != NULL && c->net.millis != NULL, OTA_ERR_ARG);
     memset(&c->stats, 0, sizeof(c->stats));
     c->attempts = 0;
+    c->restarts = 0;
     c->backoff_ms = c->cfg.backoff_first_ms;
     c->status = OTA_CLIENT_BUSY;
     c->t_update = client_now(c);
@@ -352,6 +353,10 @@ static int client_check_identity(struct ota_client *c, const char *tag, size_t t
 static int client_restart(struct ota_client *c)
 {
     c->net.close(c->net.ctx);
+    /* A server whose image keeps changing under a download cannot be followed for ever. */
+    if (++c->restarts > OTA_CLIENT_MAX_RESTARTS) {
+        return client_fail(c, OTA_ERR_SERVER, false);
+    }
     OTA_TRY(client_stage_fresh(c));
     c->attempts = 0;
     client_begin_connect(c);

@@ -116,6 +116,7 @@ enum ota_client_state {
 /* One receive burst: large enough that SPI framing stays under 1 % of the bytes clocked. */
 #define OTA_CLIENT_RX_SIZE 4096u
 #define OTA_CLIENT_LINGER_MS 500u
+#define OTA_CLIENT_MAX_RESTARTS 2u
 #define OTA_RAW_ACK_BLOCK 512u
 
 struct ota_client_stats {
@@ -132,6 +133,7 @@ struct ota_client {
     uint8_t state;
     int status;    /* last error, or BUSY/DONE */
     uint8_t attempts;
+    uint8_t restarts; /* downloads started again from 0 because the server's image changed */
     bool resuming; /* the stage continues a download found in flash */
     bool identity_known;
     bool dl_recorded;

@@ -103,6 +103,14 @@ static void serve_one(struct script *s, int fd, int idx)
             close(fd);
             return;
         }
+        if (strncmp(head, "GET firmware ", 13) == 0 && s->answer != NULL) {
+            if (idx < MAX_CONNS) {
+                s->offsets[idx] = (uint32_t)strtoul(head + 13, NULL, 10);
+            }
+            send(fd, s->answer, strlen(s->answer), MSG_NOSIGNAL);
+            hang_up(fd, false);
+            return;
+        }
         if (strncmp(head, "GET firmware ", 13) == 0) {
             from = (uint32_t)strtoul(head + 13, NULL, 10);
             int n = snprintf(line, sizeof line, "OK %u %zu %s\r\n", from, s->len, s->etag);

@@ -26,6 +26,7 @@ struct script {
     bool garbage;          /* send bytes that are not an image */
     bool rst;              /* drops are TCP resets (unread data may be lost) instead of FIN */
     const char *etag;
+    const char *answer;    /* raw with offsets: send this line instead of OK, then close */
     /* results */
     int conns;
     uint32_t offsets[MAX_CONNS];

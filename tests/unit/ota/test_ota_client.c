@@ -427,6 +427,23 @@ static void test_host_name_resolves(void **state)
     assert_installs_v2();
 }
 
+static void test_image_changing_for_ever_is_given_up(void **state)
+{
+    (void)state;
+    /* Every answer says the image changed: the client starts over twice, then stops. */
+    static struct script s;
+    s = (struct script){.proto = OTA_PROTO_RAW_RESUME, .img = img_v2, .len = img_v2_len,
+                        .answer = "ERR 412 image-changed\r\n"};
+    server_start(&s);
+    flash_sim_counters_clear();
+    start_client(OTA_PROTO_RAW_RESUME, s.port);
+    assert_int_equal(run(0), OTA_ERR_SERVER);
+    server_stop(&s);
+    sock_net_close_all(&snet);
+    assert_int_equal(s.conns, 1 + OTA_CLIENT_MAX_RESTARTS);
+    assert_nothing_erased();
+}
+
 static void test_config_checked(void **state)
 {
     (void)state;
@@ -460,6 +477,7 @@ int main(void)
         cmocka_unit_test_setup(test_wrong_signature_never_marked, setup),
         cmocka_unit_test_setup(test_connect_refused_and_dns_failure, setup),
         cmocka_unit_test_setup(test_host_name_resolves, setup),
+        cmocka_unit_test_setup(test_image_changing_for_ever_is_given_up, setup),
         cmocka_unit_test_setup(test_config_checked, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
