@@ -339,6 +339,9 @@ static bool app_ota_setup(void)
         .port = APP_SERVER_PORT,
         .path = APP_SERVER_PATH,
         .proto = APP_SERVER_PROTO,
+        /* Link first, then (with DHCP) the whole DISCOVER..ACK exchange. */
+        .net_timeout_ms = APP_LINK_TIMEOUT_MS + (APP_USE_DHCP ? APP_DHCP_TIMEOUT_MS : 0u),
+        .resolve_timeout_ms = APP_DNS_TIMEOUT_MS,
         .connect_timeout_ms = APP_CONNECT_TIMEOUT_MS,
         .recv_timeout_ms = APP_RECV_TIMEOUT_MS,
         .total_timeout_ms = APP_TOTAL_TIMEOUT_MS,

@@ -562,8 +562,9 @@ int ota_client_poll(struct ota_client *c)
     case OTA_ST_NET: {
         int rc = c->net.ready_poll(c->net.ctx);
         if (rc == OTA_NET_PENDING) {
-            if (c->cfg.connect_timeout_ms != 0 &&
-                client_elapsed(c, c->t_state) >= c->cfg.connect_timeout_ms) {
+            uint32_t limit = c->cfg.net_timeout_ms != 0 ? c->cfg.net_timeout_ms
+                                                        : c->cfg.connect_timeout_ms;
+            if (limit != 0 && client_elapsed(c, c->t_state) >= limit) {
                 c->attempts++;
                 return client_fail(c, OTA_ERR_NET, true);
             }
@@ -586,6 +587,11 @@ int ota_client_poll(struct ota_client *c)
     case OTA_ST_RESOLVE: {
         int rc = c->net.resolve_poll(c->net.ctx, c->server_ip);
         if (rc == OTA_NET_PENDING) {
+            if (c->cfg.resolve_timeout_ms != 0 &&
+                client_elapsed(c, c->t_state) >= c->cfg.resolve_timeout_ms) {
+                c->attempts++;
+                return client_fail(c, OTA_ERR_DNS, true);
+            }
             return OTA_CLIENT_BUSY;
         }
         if (rc != OTA_NET_OK) {

@@ -65,6 +65,8 @@ struct ota_client_config {
     uint16_t port;
     const char *path; /* HTTP only, e.g. "/firmware" */
     uint8_t proto;    /* enum ota_proto */
+    uint32_t net_timeout_ms;     /* link + address (DHCP); 0: connect_timeout_ms */
+    uint32_t resolve_timeout_ms; /* one name resolution; 0: the resolver's own retries decide */
     uint32_t connect_timeout_ms;
     uint32_t recv_timeout_ms;  /* longest silence while a response is due */
     uint32_t total_timeout_ms; /* the whole update */

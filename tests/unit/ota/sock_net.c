@@ -21,6 +21,9 @@ static uint64_t now_ms(void)
 static int sn_ready_poll(void *ctx)
 {
     struct sock_net *s = ctx;
+    if (s->net_pending) {
+        return OTA_NET_PENDING;
+    }
     return s->net_down ? OTA_NET_ERR : OTA_NET_OK;
 }
 
@@ -37,6 +40,9 @@ static int sn_resolve_poll(void *ctx, uint8_t ip[4])
     struct sock_net *s = ctx;
     if (!s->resolving) {
         return OTA_NET_ERR;
+    }
+    if (s->resolve_hang) {
+        return OTA_NET_PENDING;
     }
     s->resolving = false;
     if (!s->resolve_ok) {

@@ -16,6 +16,8 @@ struct sock_net {
     bool connected;
     bool shut;
     bool net_down;       /* ready_poll fails */
+    bool net_pending;    /* ready_poll never finishes (no link, no DHCP answer) */
+    bool resolve_hang;   /* resolve_poll never finishes (DNS server silent) */
     const char *name;    /* the one name that resolves */
     uint8_t name_ip[4];
     bool resolving;

@@ -408,6 +408,36 @@ static void test_connect_refused_and_dns_failure(void **state)
     assert_nothing_erased();
 }
 
+static void test_network_and_name_timeouts(void **state)
+{
+    (void)state;
+    /* No link/address ever: bounded by net_timeout_ms, not by the (longer) connect timeout. */
+    struct ota_client_config cfg = config(OTA_PROTO_HTTP, 8080);
+    cfg.net_timeout_ms = 100;
+    cfg.connect_timeout_ms = 60000;
+    cfg.max_attempts = 2;
+    sock_net_init(&snet, &net);
+    snet.net_pending = true;
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_ERR_NET);
+    assert_int_equal(client.attempts, 2);
+
+    /* A silent DNS server: bounded by resolve_timeout_ms. */
+    cfg = config(OTA_PROTO_HTTP, 8080);
+    cfg.host = "fw.example";
+    cfg.resolve_timeout_ms = 100;
+    cfg.max_attempts = 1;
+    sock_net_init(&snet, &net);
+    snet.name = "fw.example";
+    snet.resolve_hang = true;
+    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+    assert_int_equal(run(0), OTA_ERR_DNS);
+    assert_int_equal(snet.connects, 0);
+    assert_nothing_erased();
+}
+
 static void test_host_name_resolves(void **state)
 {
     (void)state;
@@ -476,6 +506,7 @@ int main(void)
         cmocka_unit_test_setup(test_too_big_and_downgrade_refused_before_erase, setup),
         cmocka_unit_test_setup(test_wrong_signature_never_marked, setup),
         cmocka_unit_test_setup(test_connect_refused_and_dns_failure, setup),
+        cmocka_unit_test_setup(test_network_and_name_timeouts, setup),
         cmocka_unit_test_setup(test_host_name_resolves, setup),
         cmocka_unit_test_setup(test_image_changing_for_ever_is_given_up, setup),
         cmocka_unit_test_setup(test_config_checked, setup),
