@@ -17,7 +17,7 @@ PACKAGES=(
     # flashing a real board (documented, not run in CI)
     openocd
     # scripting in tests
-    python3 curl procps
+    python3 curl procps util-linux bsdutils
 )
 
 SUDO=""
