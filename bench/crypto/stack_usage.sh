@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for f in sha256 sha512 crc32 ed25519; do
+for f in sha2_const sha256 sha512 crc32 ed25519; do
     arm-none-eabi-gcc -I"$src/lib/crypto" -I"$src/include" -I"$src/lib/common" \
         -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard \
         -ffunction-sections -fdata-sections -fno-common -Os -DNDEBUG -std=c11 \

@@ -281,20 +281,21 @@ static void fe_pow_p58(fe *h, const fe *z)
     fe_mul(h, &t, z);
 }
 
+/*
+ * Limb i starts at bit off(i) = ceil(25.5 i) = (51 i + 1) / 2. Its byte off(i) / 8 and the three
+ * after it hold all of its bits: off(i) % 8 + width(i) <= 32 for every i (limb 4: 6 + 26).
+ */
+static inline unsigned fe_offset(unsigned i)
+{
+    return (51u * i + 1u) / 2u;
+}
+
 /* Bits 0..254 of s, little-endian (bit 255, the sign of x in a point encoding, is ignored). */
 static void fe_frombytes(fe *h, const uint8_t s[32])
 {
-    uint64_t acc = 0;
-    unsigned bits = 0;
-    unsigned pos = 0;
     for (unsigned i = 0; i < FE_LIMBS; i++) {
-        while (bits < fe_width(i)) {
-            acc |= (uint64_t)s[pos++] << bits;
-            bits += 8;
-        }
-        h->v[i] = (uint32_t)acc & fe_mask(i);
-        acc >>= fe_width(i);
-        bits -= fe_width(i);
+        unsigned off = fe_offset(i);
+        h->v[i] = (ota_get_le32(&s[off / 8u]) >> (off % 8u)) & fe_mask(i);
     }
 }
 
@@ -316,19 +317,15 @@ static void fe_tobytes(uint8_t s[32], const fe *f)
     }
     t.v[9] &= fe_mask(9);
 
-    uint64_t acc = 0;
-    unsigned bits = 0;
-    unsigned pos = 0;
+    /* The limbs now hold disjoint bit ranges: OR each into its four bytes (see fe_offset). */
+    memset(s, 0, 32);
     for (unsigned i = 0; i < FE_LIMBS; i++) {
-        acc |= (uint64_t)t.v[i] << bits;
-        bits += fe_width(i);
-        while (bits >= 8) {
-            s[pos++] = (uint8_t)acc;
-            acc >>= 8;
-            bits -= 8;
+        unsigned off = fe_offset(i);
+        uint32_t v = t.v[i] << (off % 8u);
+        for (unsigned j = 0; j < 4u; j++) {
+            s[off / 8u + j] |= (uint8_t)(v >> (8u * j));
         }
     }
-    s[pos] = (uint8_t)acc; /* the last 7 bits; pos == 31 here */
 }
 
 static int fe_iszero(const fe *f)
@@ -491,13 +488,23 @@ static void ge_tobytes(uint8_t s[32], const ge_ext *p)
     s[31] |= (uint8_t)(fe_isodd(&x) << 7);
 }
 
+/* y of an encoding is below p (the sign bit is not part of y). */
+ED25519_NOINLINE static int ed25519_y_canonical(const uint8_t s[32])
+{
+    fe y;
+    uint8_t canon[32];
+    fe_frombytes(&y, s);
+    fe_tobytes(canon, &y);
+    canon[31] |= (uint8_t)(s[31] & 0x80u);
+    return memcmp(canon, s, sizeof canon) == 0;
+}
+
 /*
  * RFC 8032 5.1.3. Fails if y >= p (non-canonical), if (y^2 - 1) / (d y^2 + 1) has no square root,
  * or if x = 0 with the sign bit set. d y^2 + 1 is never 0 (d is not a square), so no division by 0.
  */
 ED25519_NOINLINE static int ge_frombytes(ge_ext *p, const uint8_t s[32], const fe *d)
 {
-    uint8_t canon[32];
     unsigned x0 = s[31] >> 7;
     fe u;
     fe v;
@@ -505,12 +512,10 @@ ED25519_NOINLINE static int ge_frombytes(ge_ext *p, const uint8_t s[32], const f
     fe t;
     fe vxx;
 
-    fe_frombytes(&p->Y, s);
-    fe_tobytes(canon, &p->Y);
-    canon[31] |= (uint8_t)(x0 << 7);
-    if (memcmp(canon, s, sizeof canon) != 0) {
+    if (!ed25519_y_canonical(s)) {
         return -1;
     }
+    fe_frombytes(&p->Y, s);
     fe_set_small(&p->Z, 1);
 
     fe_sq(&u, &p->Y);
@@ -746,17 +751,6 @@ ED25519_NOINLINE static void ed25519_challenge(uint32_t k[SC_WORDS], const uint8
     sha512_update(&h, msg, msg_len);
     sha512_final(&h, digest);
     sc_reduce512(k, digest);
-}
-
-/* y of an encoding is below p (the sign bit is not part of y). */
-ED25519_NOINLINE static int ed25519_y_canonical(const uint8_t s[32])
-{
-    fe y;
-    uint8_t canon[32];
-    fe_frombytes(&y, s);
-    fe_tobytes(canon, &y);
-    canon[31] |= (uint8_t)(s[31] & 0x80u);
-    return memcmp(canon, s, sizeof canon) == 0;
 }
 
 int ed25519_verify(const uint8_t sig[ED25519_SIG_SIZE], const uint8_t *msg, size_t msg_len,

@@ -8,20 +8,7 @@
 #include <string.h>
 
 #include "ota_util.h"
-
-/* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
-static const uint32_t sha256_k[64] = {
-    0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u,
-    0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu,
-    0x9bdc06a7u, 0xc19bf174u, 0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu,
-    0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau, 0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u,
-    0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u, 0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu,
-    0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u, 0xa2bfe8a1u, 0xa81a664bu,
-    0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u, 0x19a4c116u,
-    0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
-    0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u,
-    0xc67178f2u,
-};
+#include "sha2_const.h"
 
 static inline uint32_t sha256_rotr(uint32_t x, unsigned n)
 {
@@ -55,7 +42,7 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
         uint32_t wt = w[t];
         uint32_t S1 = sha256_rotr(e, 6) ^ sha256_rotr(e, 11) ^ sha256_rotr(e, 25);
         uint32_t ch = (e & f) ^ (~e & g);
-        uint32_t t1 = h + S1 + ch + sha256_k[t] + wt;
+        uint32_t t1 = h + S1 + ch + (uint32_t)(sha2_k[t] >> 32) + wt;
         uint32_t S0 = sha256_rotr(a, 2) ^ sha256_rotr(a, 13) ^ sha256_rotr(a, 22);
         uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
         uint32_t t2 = S0 + maj;
@@ -82,15 +69,9 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
 void sha256_init(struct sha256_ctx *ctx)
 {
     OTA_ASSERT(ctx != NULL);
-    /* FIPS 180-4 5.3.3. */
-    ctx->state[0] = 0x6a09e667u;
-    ctx->state[1] = 0xbb67ae85u;
-    ctx->state[2] = 0x3c6ef372u;
-    ctx->state[3] = 0xa54ff53au;
-    ctx->state[4] = 0x510e527fu;
-    ctx->state[5] = 0x9b05688cu;
-    ctx->state[6] = 0x1f83d9abu;
-    ctx->state[7] = 0x5be0cd19u;
+    for (size_t i = 0; i < 8; i++) {
+        ctx->state[i] = (uint32_t)(sha2_iv[i] >> 32); /* FIPS 180-4 5.3.3 */
+    }
     ctx->total = 0;
     ctx->buf_len = 0;
 }
