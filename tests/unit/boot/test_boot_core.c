@@ -278,6 +278,22 @@ static void test_reason_names_distinct(void **state)
         }
     }
     assert_string_equal(boot_reason_str(999), "unknown");
+    assert_string_equal(boot_reason_str(BOOT_R_DESC_SIZE + 1), "unknown");
+    assert_string_equal(boot_reason_str(-1), "unknown");
+    /* Every name, in code order (boot_core.c keeps them in one string: a missing or extra
+     * separator shifts every name after it). */
+    static const char *const names[] = {
+        "ok", "flash read failed", "bad image magic", "bad header size", "empty payload",
+        "image exceeds its slot", "unsupported image flags", "bad TLV info magic",
+        "bad TLV length", "bad protected TLV size", "no SHA-256 TLV", "SHA-256 mismatch",
+        "no signature", "no key hash", "key hash is not ours", "signature invalid",
+        "duplicate TLV", "version not newer", "bad vector table", "not the requested image",
+        "staged image incomplete", "invalid image", "no application", "application invalid",
+        "flash write failed", "copy does not verify", "descriptor too large"};
+    assert_int_equal(sizeof names / sizeof names[0], BOOT_R_DESC_SIZE + 1);
+    for (int r = BOOT_OK; r <= BOOT_R_DESC_SIZE; r++) {
+        assert_string_equal(boot_reason_str(r), names[r]);
+    }
 }
 
 /* ---- good updates ---- */
