@@ -58,6 +58,9 @@
 #define DBGMCU_APB1FZ 0xE0042008u
 #define DBGMCU_APB2FZ 0xE004200Cu
 
+#define FLASH_SR_ADDR 0x40023C0Cu
+#define IWDG_KR_ADDR 0x40003000u
+
 #define CPUID_M4_R0P1 0x410FC241u
 #define AIRCR_VECTKEY 0x05FAu
 #define AIRCR_VECTKEYSTAT 0xFA05u
@@ -187,9 +190,11 @@ static void st_events(struct vboard *vb)
     }
 }
 
-void vb_reschedule(struct vboard *vb)
+/* Earliest event (SysTick underflow, peripherals, the time limit); with_w5500 false leaves out
+ * the W5500 poll, which changes nothing the core sees without an SPI access. */
+static uint64_t next_event(struct vboard *vb, bool with_w5500)
 {
-    uint64_t next = vb_periph_next_event(vb);
+    uint64_t next = vb_periph_next_event(vb, with_w5500);
     if (vb->st_ctrl & 1u) {
         uint64_t now = st_ticks_now(vb);
         uint64_t z = st_next_zero(vb, vb->st_seen_ticks > now ? vb->st_seen_ticks : now);
@@ -204,7 +209,12 @@ void vb_reschedule(struct vboard *vb)
     if (limit < next) {
         next = limit;
     }
-    vb->next_event_ps = next;
+    return next;
+}
+
+void vb_reschedule(struct vboard *vb)
+{
+    vb->next_event_ps = next_event(vb, true);
 }
 
 static void process_events(struct vboard *vb)
@@ -235,6 +245,74 @@ void vb_advance_to(struct vboard *vb, uint64_t target_ps, enum vb_tcat cat)
             process_events(vb);
         }
     }
+}
+
+/*
+ * Pacing exemption (docs/vboard.md "Pacing rule"): flash time during which the core cannot reach
+ * the W5500 (a fetch or store stalled by BSY, or passes of a BSY polling loop jumped over) does not
+ * count against real time.
+ */
+void vb_pace_exempt(struct vboard *vb, uint64_t ps)
+{
+    if (vb->pace_active) {
+        vb->pace_v0_ps += ps;
+        vb->pace_exempt_ps += ps;
+    }
+}
+
+/*
+ * BSY polling fast-forward (docs/vboard.md "Time model"). Called at a FLASH_SR read that sees BSY.
+ * A loop is recognised when three such reads come from the same instruction with the same number
+ * of cycles and instructions between them and no other device access in between except IWDG
+ * reloads (KR = 0xAAAA) and SysTick CTRL reads. Until the next event the core can see (flash end,
+ * SysTick underflow, IWDG expiry, button, power cut, UART RX poll, time limit; not the W5500 poll)
+ * every pass reads the same values, so whole passes are skipped: time moves by a multiple of the
+ * period, charged as cpu, and the pass that observes the event runs at the same virtual time as
+ * without the jump. The loop's own counters in registers or RAM are not advanced.
+ */
+void vb_ff_flash_sr_read(struct vboard *vb)
+{
+    uint64_t cyc = vb->cycles + (vb->icount - vb->icount_accounted);
+    if (vb->ffp_valid && vb->ffp_clean && vb->ffp_pc == vb->pc) {
+        uint64_t period = cyc - vb->ffp_cyc;
+        uint64_t insns = vb->icount - vb->ffp_icount;
+        if (period == vb->ffp_period && insns == vb->ffp_insns) {
+            vb->ffp_matches++;
+        } else {
+            vb->ffp_period = period;
+            vb->ffp_insns = insns;
+            vb->ffp_matches = 0;
+        }
+    } else {
+        vb->ffp_matches = 0;
+        vb->ffp_period = 0;
+    }
+    vb->ffp_valid = true;
+    vb->ffp_clean = true;
+    vb->ffp_pc = vb->pc;
+    vb->ffp_cyc = cyc;
+    vb->ffp_icount = vb->icount;
+    if (vb->opt.no_ff || vb->halting || vb->ffp_matches < 2 || vb->ffp_period == 0) {
+        return;
+    }
+    uint64_t horizon = next_event(vb, false);
+    uint64_t per_ps = vb->ffp_period * vb->cycle_ps;
+    if (horizon == UINT64_MAX || horizon <= vb->now_ps + 1u) {
+        return;
+    }
+    /* Passes 0..k (this one and the k skipped) all end before the event. */
+    uint64_t k = (horizon - 1u - vb->now_ps) / per_ps;
+    if (k < 2) {
+        return;
+    }
+    k -= 1;
+    uint64_t skip = k * per_ps;
+    vb->ff_ps += skip;
+    vb->ff_jumps++;
+    vb->ff_insns += k * vb->ffp_insns;
+    vb->ffp_cyc += k * vb->ffp_period;
+    vb_pace_exempt(vb, skip);
+    vb_advance_to(vb, vb->now_ps + skip, VB_T_CPU);
 }
 
 /* ---------------------------------------------------------------- NVIC */
@@ -430,6 +508,7 @@ static void exc_enter(struct vboard *vb, int exc, uint32_t ret_addr)
                           (use_psp ? 0x4u : 0u);
     vb->nv_pending[exc] = false;
     vb->nv_active[exc] = true;
+    vb->ffp_valid = false;
     uint32_t xpsr = (frame[7] & 0xF80F0000u & ~0x0600FC00u) | XPSR_T | (uint32_t)exc;
     reg_set(vb, UC_ARM_REG_XPSR, xpsr);
     reg_set(vb, UC_ARM_REG_CONTROL, control & ~(CONTROL_SPSEL | CONTROL_FPCA));
@@ -459,6 +538,7 @@ static void exc_return(struct vboard *vb, uint32_t pc)
         return;
     }
     vb->nv_active[exc] = false;
+    vb->ffp_valid = false;
     bool to_thread = (er & 0x8u) != 0;
     bool use_psp = (er & 0x4u) != 0;
     bool fp = (er & 0x10u) == 0;
@@ -587,6 +667,7 @@ static void hook_block(uc_engine *uc, uint64_t addr64, uint32_t size, void *user
     vb->cycles += cyc;
     /* Fetches from flash stall while a program/erase runs (single bank). */
     if (vb->fl.busy && in_flash(addr)) {
+        vb_pace_exempt(vb, vb->fl.busy_end_ps - vb->now_ps);
         vb_advance_to(vb, vb->fl.busy_end_ps, VB_T_FLASH);
     }
     if (vb->now_ps >= vb->next_event_ps) {
@@ -681,6 +762,7 @@ static bool hook_wprot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
     (void)type;
     struct vboard *vb = user;
     uint32_t a = (uint32_t)addr;
+    vb->ffp_clean = false;
     if (in_flash(a)) {
         if (a < VB_FLASH_SIZE) {
             a += VB_FLASH_BASE; /* boot alias */
@@ -736,6 +818,9 @@ static uint64_t mmio_periph_rd(uc_engine *uc, uint64_t off, unsigned size, void 
     (void)uc;
     struct vboard *vb = user;
     uint32_t addr = VB_PERIPH_BASE + (uint32_t)off;
+    if (addr != FLASH_SR_ADDR) {
+        vb->ffp_clean = false;
+    }
     if (vb->halting || !access_ok(vb, addr, size, false)) {
         return 0;
     }
@@ -748,6 +833,9 @@ static void mmio_periph_wr(uc_engine *uc, uint64_t off, unsigned size, uint64_t 
     (void)uc;
     struct vboard *vb = user;
     uint32_t addr = VB_PERIPH_BASE + (uint32_t)off;
+    if (addr != IWDG_KR_ADDR || (value & 0xFFFFu) != 0xAAAAu) {
+        vb->ffp_clean = false; /* an IWDG reload changes nothing a polling loop sees */
+    }
     if (vb->halting || !access_ok(vb, addr, size, true)) {
         return;
     }
@@ -761,6 +849,9 @@ static uint64_t mmio_ppb_rd(uc_engine *uc, uint64_t off, unsigned size, void *us
     (void)uc;
     struct vboard *vb = user;
     uint32_t addr = VB_PPB_BASE + (uint32_t)off;
+    if (addr != ST_CTRL) {
+        vb->ffp_clean = false; /* COUNTFLAG changes only at an underflow, an event */
+    }
     if (vb->halting || !access_ok(vb, addr, size, false)) {
         return 0;
     }
@@ -773,6 +864,7 @@ static void mmio_ppb_wr(uc_engine *uc, uint64_t off, unsigned size, uint64_t val
     (void)uc;
     struct vboard *vb = user;
     uint32_t addr = VB_PPB_BASE + (uint32_t)off;
+    vb->ffp_clean = false;
     if (vb->halting || !access_ok(vb, addr, size, true)) {
         return;
     }
@@ -784,6 +876,7 @@ static uint64_t mmio_sys_rd(uc_engine *uc, uint64_t off, unsigned size, void *us
 {
     (void)uc;
     struct vboard *vb = user;
+    vb->ffp_clean = false;
     if (vb->halting) {
         return 0;
     }
@@ -809,6 +902,9 @@ static uint64_t mmio_bb_rd(uc_engine *uc, uint64_t off, unsigned size, void *use
     }
     uint32_t byte = (uint32_t)off >> 5;
     uint32_t pos = (byte & 3u) * 8u + (((uint32_t)off >> 2) & 7u);
+    if (((VB_PERIPH_BASE + byte) & ~3u) != FLASH_SR_ADDR) {
+        vb->ffp_clean = false;
+    }
     uint32_t w = vb_periph_read(vb, (VB_PERIPH_BASE + byte) & ~3u, 4);
     return (w >> pos) & 1u;
 }
@@ -818,6 +914,7 @@ static void mmio_bb_wr(uc_engine *uc, uint64_t off, unsigned size, uint64_t valu
     (void)uc;
     (void)size;
     struct vboard *vb = user;
+    vb->ffp_clean = false;
     if (vb->halting) {
         return;
     }
@@ -1329,6 +1426,7 @@ void vb_cpu_reset(struct vboard *vb)
     reg_set(vb, UC_ARM_REG_PC, pc0 | 1u);
     vb->pc = pc0 & ~1u;
     vb->icount_accounted = vb->icount;
+    vb->ffp_valid = false;
     vb_reschedule(vb);
 }
 

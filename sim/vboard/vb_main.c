@@ -651,7 +651,12 @@ static void print_summary(struct vboard *vb)
             (double)vb->now_ps / ms, (double)vb->tcat_ps[VB_T_CPU] / ms,
             (double)vb->tcat_ps[VB_T_FLASH] / ms, (double)vb->tcat_ps[VB_T_SPI] / ms,
             (double)vb->tcat_ps[VB_T_WAIT] / ms);
-    fprintf(o, "  paced to real time: %.3f ms slept\n", (double)vb->paced_ns / 1e6);
+    fprintf(o, "  paced to real time: %.3f ms slept (%.3f ms of flash time exempt)\n",
+            (double)vb->paced_ns / 1e6, (double)vb->pace_exempt_ps / ms);
+    fprintf(o, "  flash poll skipped: %.3f ms of cpu in %llu jumps (%llu instructions not emulated)",
+            (double)vb->ff_ps / ms, (unsigned long long)vb->ff_jumps,
+            (unsigned long long)vb->ff_insns);
+    fprintf(o, "%s\n", vb->opt.no_ff ? ", fast-forward off" : "");
     fprintf(o, "  instructions: %llu, HCLK %llu Hz at the end\n", (unsigned long long)vb->icount,
             (unsigned long long)vb->hclk_hz);
     fprintf(o, "  resets: %llu (software %llu, iwdg %llu, power cut %llu)\n",
@@ -697,7 +702,8 @@ static void usage(void)
             "              [--cut-power-at-ms MS | --cut-power-at-flash-op N]\n"
             "              [--cut-mode clean|torn|partial-erase]\n"
             "              [--stop-on TEXT] [--timeout-ms MS] [--max-resets N] [--summary]\n"
-            "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--trace-irq]\n"
+            "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--no-fast-forward]\n"
+            "              [--trace-irq]\n"
             "              [--wrp-sectors MASK]\n");
 }
 
@@ -718,7 +724,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
     enum {
         O_FLASH = 256, O_FRESH, O_LOAD, O_MAP, O_DNS, O_PRESS_AT, O_PRESS_ON, O_HOLD, O_CUT_MS,
         O_CUT_OP, O_CUT_MODE, O_STOP_ON, O_TIMEOUT, O_MAX_RESETS, O_SUMMARY, O_UART_LOG, O_SEED,
-        O_VBAT, O_NO_PACE, O_TRACE_IRQ, O_WRP, O_HELP
+        O_VBAT, O_NO_PACE, O_NO_FF, O_TRACE_IRQ, O_WRP, O_HELP
     };
     static const struct option lo[] = {
         {"flash", required_argument, NULL, O_FLASH},
@@ -740,6 +746,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
         {"seed", required_argument, NULL, O_SEED},
         {"vbat", no_argument, NULL, O_VBAT},
         {"no-pace", no_argument, NULL, O_NO_PACE},
+        {"no-fast-forward", no_argument, NULL, O_NO_FF},
         {"trace-irq", no_argument, NULL, O_TRACE_IRQ},
         {"wrp-sectors", required_argument, NULL, O_WRP},
         {"help", no_argument, NULL, O_HELP},
@@ -847,6 +854,9 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
             break;
         case O_NO_PACE:
             o->no_pace = true;
+            break;
+        case O_NO_FF:
+            o->no_ff = true;
             break;
         case O_TRACE_IRQ:
             o->trace_irq = true;

@@ -621,7 +621,9 @@ bool vb_flash_store(struct vboard *vb, uint32_t addr, unsigned size, uint32_t va
 {
     struct vb_flash *f = &vb->fl;
     if (f->busy) {
-        vb_advance_to(vb, f->busy_end_ps, VB_T_FLASH); /* the bus stalls until BSY clears */
+        /* The bus stalls until BSY clears: the core cannot reach the W5500 meanwhile. */
+        vb_pace_exempt(vb, f->busy_end_ps - vb->now_ps);
+        vb_advance_to(vb, f->busy_end_ps, VB_T_FLASH);
     }
     if ((f->cr & CR_LOCK) || !(f->cr & CR_PG)) {
         flash_error(vb, SR_PGSERR);
@@ -708,6 +710,9 @@ static uint32_t flash_read(struct vboard *vb, uint32_t off)
     case 0x08:
         return 0;
     case 0x0C:
+        if (f->busy) {
+            vb_ff_flash_sr_read(vb); /* may jump over passes of a polling loop */
+        }
         return f->sr | (f->busy ? SR_BSY : 0u);
     case 0x10:
         return f->cr;
@@ -1480,7 +1485,9 @@ void vb_periph_reset(struct vboard *vb, enum vb_reset_cause cause)
     w5500_pins(vb, true, true);
 }
 
-uint64_t vb_periph_next_event(struct vboard *vb)
+/* Earliest peripheral event; without the W5500 poll (with_w5500 false) only events that change
+ * something the core can see without talking to the W5500. */
+uint64_t vb_periph_next_event(struct vboard *vb, bool with_w5500)
 {
     uint64_t next = UINT64_MAX;
 #define VB_MIN(x)                                                                                  \
@@ -1504,7 +1511,7 @@ uint64_t vb_periph_next_event(struct vboard *vb)
     if (vb->opt.cut_at_ms >= 0 && !vb->cut_done) {
         VB_MIN((uint64_t)vb->opt.cut_at_ms * PS_PER_MS);
     }
-    if (vb->w5500 != NULL) {
+    if (vb->w5500 != NULL && with_w5500) {
         VB_MIN(vb->next_w5500_ps);
     }
     if (!vb->stdin_eof && (vb->usart_cr1 & (1u << 13)) && (vb->usart_cr1 & (1u << 2))) {

@@ -106,6 +106,7 @@ struct vb_options {
     uint32_t seed;
     bool vbat;                  /* backup domain kept across power cuts/runs (FLASH.bkp) */
     bool no_pace;
+    bool no_ff;                 /* --no-fast-forward: emulate every pass of a BSY polling loop */
     bool trace_irq;
     uint32_t wrp_sectors;      /* option bytes: sectors write-protected (nWRP = 0) */
 };
@@ -231,9 +232,24 @@ struct vboard {
     uint64_t w5500_last_spi_ps;
     uint64_t next_w5500_ps;
     bool pace_active;
-    uint64_t pace_v0_ps;
+    uint64_t pace_v0_ps;      /* moved forward by flash time exempt from pacing */
     uint64_t pace_r0_ns;
     uint64_t paced_ns;
+    uint64_t pace_exempt_ps;  /* flash time exempt from pacing while pacing was active */
+
+    /* BSY polling fast-forward (vb_cpu.c, docs/vboard.md "Time model"): the last FLASH_SR read
+     * that saw BSY, and the period of the loop making those reads. */
+    bool ffp_valid;       /* ffp_pc/ffp_cyc describe the previous BSY read */
+    bool ffp_clean;       /* no other device access since that read */
+    uint32_t ffp_pc;
+    uint64_t ffp_cyc;     /* cycle count at that read */
+    uint64_t ffp_icount;  /* instructions executed at that read */
+    uint64_t ffp_period;  /* cycles between the last two reads */
+    uint64_t ffp_insns;   /* instructions between the last two reads */
+    unsigned ffp_matches; /* consecutive periods equal to ffp_period */
+    uint64_t ff_ps;       /* virtual time fast-forwarded (charged as cpu) */
+    uint64_t ff_jumps;
+    uint64_t ff_insns;    /* instructions the skipped passes would have executed */
 
     /* UART output. */
     FILE *uart_log;
@@ -259,6 +275,8 @@ void vb_reschedule(struct vboard *vb);
 void vb_add_time(struct vboard *vb, uint64_t ps, enum vb_tcat cat);
 void vb_advance_to(struct vboard *vb, uint64_t target_ps, enum vb_tcat cat);
 void vb_flush_code(struct vboard *vb, uint32_t addr, uint32_t len);
+void vb_ff_flash_sr_read(struct vboard *vb);
+void vb_pace_exempt(struct vboard *vb, uint64_t ps);
 uint64_t vb_real_ns(void);
 
 /* vb_periph.c: STM32F446 peripherals and the flash interface. */
@@ -270,7 +288,7 @@ bool vb_flash_store(struct vboard *vb, uint32_t addr, unsigned size, uint32_t va
 void vb_flash_restore(struct vboard *vb);
 void vb_flash_complete(struct vboard *vb, bool cut);
 void vb_periph_events(struct vboard *vb);
-uint64_t vb_periph_next_event(struct vboard *vb);
+uint64_t vb_periph_next_event(struct vboard *vb, bool with_w5500);
 void vb_update_clocks(struct vboard *vb);
 void vb_button(struct vboard *vb, bool pressed);
 uint32_t vb_rand(struct vboard *vb);

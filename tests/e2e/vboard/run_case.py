@@ -6,6 +6,9 @@ usage: run_case.py VBOARD [--exit N] [--stdin TEXT] [--expect RE]... [--reject R
 --same RE1 RE2: the first group of RE1 and of RE2 must both match and be equal.
 --hex-file: after the run, the 32-bit little-endian word at OFFSET of FILE must equal WORDHEX
             ('!' prefix: must differ).
+--same-without-ff: run vboard a second time with --no-fast-forward (same arguments, so give
+            --fresh) and require the same exit status and the same output, apart from the summary
+            lines that report the fast-forward itself, emulated instructions and real-time pacing.
 """
 import functools
 import http.server
@@ -24,6 +27,7 @@ def main(argv):
     stdin_data = b''
     sign = []
     http_dir = None
+    compare_no_ff = False
     while i < len(argv) and argv[i] != '--':
         a = argv[i]
         if a == '--exit':
@@ -40,6 +44,8 @@ def main(argv):
         elif a == '--http-dir':
             # serve DIR over HTTP on 127.0.0.1; {HTTP_PORT} in the vboard args becomes its port
             http_dir = argv[i + 1]; i += 2
+        elif a == '--same-without-ff':
+            compare_no_ff = True; i += 1
         elif a == '--stdin':
             stdin_data = argv[i + 1].encode(); i += 2
         elif a == '--hex-file':
@@ -88,6 +94,27 @@ def main(argv):
         if (got == w) == neg:
             print(f'run_case: FAIL word at {path}+{off:#x} is {got:#010x}, want {"not " if neg else ""}{w:#010x}')
             ok = False
+    if compare_no_ff:
+        p2 = subprocess.run([vboard] + args + ['--no-fast-forward'], input=stdin_data,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+        out2 = p2.stdout.decode('utf-8', 'replace')
+        skip = re.compile(r'^  (flash poll skipped|instructions|paced to real time): ')
+        a = [x for x in out.splitlines() if not skip.match(x)]
+        b = [x for x in out2.splitlines() if not skip.match(x)]
+        if p2.returncode != p.returncode:
+            print(f'run_case: FAIL exit {p2.returncode} with --no-fast-forward, {p.returncode} without')
+            ok = False
+        if 'fast-forward off' not in out2:
+            print('run_case: FAIL the --no-fast-forward run does not report it'); ok = False
+        if a != b:
+            print('run_case: FAIL output differs with --no-fast-forward:')
+            for x, y in zip(a + [''] * len(b), b + [''] * len(a)):
+                if x != y:
+                    print(f'  fast-forward: {x!r}\n  emulated:     {y!r}')
+                    break
+            ok = False
+        else:
+            print(f'run_case: same output with --no-fast-forward ({len(a)} lines compared)')
     print('run_case:', 'PASS' if ok else 'FAIL')
     return 0 if ok else 1
 
