@@ -21,6 +21,14 @@
 #define BOOT_RELOG_CYCLES 10u
 #endif
 
+/* Log lines: BOOT_LOG_SHORT 1 (default, CMake option OTA_BOOT_LOG_SHORT) prints the shorter forms of
+ * the longer lines and reason names (boot/core/boot_core.h; both forms in docs/port-stm32f446.md,
+ * "Bootloader log lines"), 0 the full sentences. Set on the command line for the core and main.c
+ * alike, so it is only checked here. */
+#ifndef BOOT_LOG_SHORT
+#error "BOOT_LOG_SHORT comes from boot/CMakeLists.txt (option OTA_BOOT_LOG_SHORT)"
+#endif
+
 /* Interrupt priority of the SysTick tick (lowest); the bootloader uses no other interrupt. */
 
 /* 1: clear the sticky RCC_CSR reset flags after logging them. 0 (default): leave them for the
@@ -34,6 +42,7 @@ _Static_assert(BOOT_BLINK_PAUSE_MS > 2u * BOOT_BLINK_MS, "pause must separate th
 /* The longest wait between watchdog refreshes in the error loop is one blink or the pause. */
 _Static_assert(BOOT_BLINK_PAUSE_MS < 4000u, "error loop must refresh the watchdog in time");
 _Static_assert(BOOT_RELOG_CYCLES >= 1u, "relog at least every cycle");
+_Static_assert(BOOT_LOG_SHORT == 0 || BOOT_LOG_SHORT == 1, "0 or 1");
 _Static_assert(BOOT_CLEAR_RESET_FLAGS == 0 || BOOT_CLEAR_RESET_FLAGS == 1, "0 or 1");
 
 /* What the hand-off relies on (docs/port-stm32f446.md). */

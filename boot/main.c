@@ -46,12 +46,12 @@ static const char *clock_name(enum clock_source src)
 {
     switch (src) {
     case CLOCK_SRC_HSE_PLL:
-        return "HSE-PLL 180 MHz";
+        return BOOT_MSG("HSE-PLL 180 MHz", "HSE-PLL");
     case CLOCK_SRC_HSI_PLL:
-        return "HSI-PLL 180 MHz (no HSE)";
+        return BOOT_MSG("HSI-PLL 180 MHz (no HSE)", "HSI-PLL, no HSE");
     case CLOCK_SRC_HSI:
     default:
-        return "HSI 16 MHz";
+        return BOOT_MSG("HSI 16 MHz", "HSI");
     }
 }
 
@@ -67,8 +67,9 @@ static void boot_log_startup(enum sys_reset_cause cause, int clock_rc, const str
         (void)board_log_dec((uint32_t)-clock_rc);
         boot_log_line("");
     }
-    boot_log_line(iwdg_started_by_hardware() ? "boot: watchdog: hardware (WDG_SW=0)"
-                                             : "boot: watchdog: software");
+    boot_log_line(iwdg_started_by_hardware()
+                      ? BOOT_MSG("boot: watchdog: hardware (WDG_SW=0)", "boot: watchdog: hw")
+                      : BOOT_MSG("boot: watchdog: software", "boot: watchdog: sw"));
 }
 
 static void boot_log_reason(int reason)
@@ -125,7 +126,8 @@ int main(void)
         boot_log_startup(cause, clock_rc, &ci);
     }
     if (wdg_rc != IWDG_OK) {
-        boot_log_line("boot: watchdog period not set (LSI?)");
+        boot_log_line(
+            BOOT_MSG("boot: watchdog period not set (LSI?)", "boot: watchdog period not set"));
     }
 
     const struct boot_hooks hooks = {

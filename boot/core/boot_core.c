@@ -50,26 +50,33 @@ static size_t boot_append_dec(size_t pos, uint32_t v)
     return pos;
 }
 
-static void boot_log(const struct boot_ctx *c, const char *msg)
+/* Every line starts with "boot: ", kept once here rather than in each message. */
+static size_t boot_line_start(const char *text)
 {
-    c->hooks->log(c->hooks->ctx, msg);
+    return boot_append_str(boot_append_str(0, "boot: "), text);
 }
 
-/* "<prefix><reason name> (<code>)" */
+static void boot_log(const struct boot_ctx *c, const char *msg)
+{
+    (void)boot_line_start(msg);
+    c->hooks->log(c->hooks->ctx, boot_line);
+}
+
+/* "boot: <prefix><reason name> (<code>)" */
 static void boot_log_reason(const struct boot_ctx *c, const char *prefix, int reason)
 {
-    size_t pos = boot_append_str(0, prefix);
+    size_t pos = boot_line_start(prefix);
     pos = boot_append_str(pos, boot_reason_str(reason));
     pos = boot_append_str(pos, " (");
     pos = boot_append_dec(pos, (uint32_t)reason);
     (void)boot_append_str(pos, ")");
-    boot_log(c, boot_line);
+    c->hooks->log(c->hooks->ctx, boot_line);
 }
 
 static void boot_log_version(const struct boot_ctx *c, const char *prefix,
                              const struct image_version *v)
 {
-    size_t pos = boot_append_str(0, prefix);
+    size_t pos = boot_line_start(prefix);
     pos = boot_append_dec(pos, v->iv_major);
     pos = boot_append_str(pos, ".");
     pos = boot_append_dec(pos, v->iv_minor);
@@ -77,12 +84,19 @@ static void boot_log_version(const struct boot_ctx *c, const char *prefix,
     pos = boot_append_dec(pos, v->iv_revision);
     pos = boot_append_str(pos, "+");
     (void)boot_append_dec(pos, v->iv_build_num);
-    boot_log(c, boot_line);
+    c->hooks->log(c->hooks->ctx, boot_line);
 }
 
 /* The names of reasons 0..BOOT_R_DESC_SIZE in order, each ended by its NUL: one string instead of
- * a table of pointers (108 bytes fewer in the bootloader). */
+ * a table of pointers (108 bytes fewer in the bootloader). BOOT_LOG_SHORT: short names
+ * (docs/port-stm32f446.md, "Bootloader log lines"). */
 static const char boot_reason_names[] =
+#if BOOT_LOG_SHORT
+    "ok\0read error\0bad magic\0bad header size\0empty\0too big\0bad flags\0bad TLV magic\0"
+    "bad TLV length\0bad TLV size\0no hash\0bad hash\0no signature\0no key\0wrong key\0"
+    "bad signature\0duplicate TLV\0downgrade\0bad vectors\0not requested\0incomplete\0"
+    "bad image\0no app\0app invalid\0write error\0copy differs\0desc too big\0unknown";
+#else
     "ok\0flash read failed\0bad image magic\0bad header size\0empty payload\0"
     "image exceeds its slot\0unsupported image flags\0bad TLV info magic\0bad TLV length\0"
     "bad protected TLV size\0no SHA-256 TLV\0SHA-256 mismatch\0no signature\0no key hash\0"
@@ -90,6 +104,7 @@ static const char boot_reason_names[] =
     "bad vector table\0not the requested image\0staged image incomplete\0invalid image\0"
     "no application\0application invalid\0flash write failed\0copy does not verify\0"
     "descriptor too large\0unknown";
+#endif
 
 const char *boot_reason_str(int reason)
 {
@@ -251,7 +266,9 @@ static int boot_recover(struct boot_ctx *c)
         }
         if (rc != IMAGE_OK) {
             last = boot_reason_of(rc);
-            boot_log_reason(c, "boot: application-area descriptor rejected: ", last);
+            boot_log_reason(
+                c, BOOT_MSG("application-area descriptor rejected: ", "app descriptor rejected: "),
+                last);
             continue;
         }
         uint32_t dlen;
@@ -412,13 +429,14 @@ static int boot_install(struct boot_ctx *c, const struct image_reader *staged,
         return rc == BOOTCTL_ERR_DESC ? BOOT_R_DESC_SIZE : BOOT_R_READ;
     }
     if (boot_app_holds(c, dlen, dapp, digest) == 1) {
-        boot_log(c, "boot: application area already holds the staged image");
+        boot_log(c,
+                 BOOT_MSG("application area already holds the staged image", "already installed"));
     } else {
         /* A copy that does not read back right is tried once more before giving up; the PENDING
          * record stays, so the next reset tries again too. */
         int attempt = 0;
         for (;;) {
-            boot_log(c, "boot: installing staged image");
+            boot_log(c, BOOT_MSG("installing staged image", "installing"));
             rc = boot_copy(c, staged, info, dlen, dapp);
             if (rc == BOOT_OK) {
                 rc = boot_app_holds(c, dlen, dapp, digest) == 1 ? BOOT_OK : BOOT_R_COPY_VERIFY;
@@ -426,7 +444,7 @@ static int boot_install(struct boot_ctx *c, const struct image_reader *staged,
             if (rc == BOOT_OK || ++attempt >= 2) {
                 break;
             }
-            boot_log_reason(c, "boot: install failed, retrying: ", rc);
+            boot_log_reason(c, BOOT_MSG("install failed, retrying: ", "install retry: "), rc);
         }
         if (rc != BOOT_OK) {
             return rc;
@@ -467,7 +485,8 @@ static int boot_verify_installed(struct boot_ctx *c, const struct bootctl_scan *
         rc = image_verify(&rd, &info, boot_pubkey, NULL);
     }
     if (rc != IMAGE_OK) {
-        boot_log_reason(c, "boot: installed application rejected: ", boot_reason_of(rc));
+        boot_log_reason(c, BOOT_MSG("installed application rejected: ", "app rejected: "),
+                        boot_reason_of(rc));
         return BOOT_R_APP_INVALID;
     }
     if (image_version_word(&info.hdr.ih_ver) != scan->hdr.version_word ||
@@ -476,7 +495,7 @@ static int boot_verify_installed(struct boot_ctx *c, const struct bootctl_scan *
     }
     rc = boot_check_vectors(&rd, &info);
     if (rc != BOOT_OK) {
-        boot_log_reason(c, "boot: installed application rejected: ", rc);
+        boot_log_reason(c, BOOT_MSG("installed application rejected: ", "app rejected: "), rc);
         return BOOT_R_APP_INVALID;
     }
     c->out->version = info.hdr.ih_ver;
@@ -498,26 +517,27 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
 
     if (bootctl_scan(&scan) != BOOTCTL_OK) {
         out->reason = BOOT_R_READ;
-        boot_log(&c, "boot: cannot read sector 2");
+        boot_log(&c, BOOT_MSG("cannot read sector 2", "sector 2 unreadable"));
         return BOOT_ERR_NO_APP;
     }
     if (!scan.hdr_valid) {
-        boot_log(&c, "boot: no valid header in sector 2, looking for the application descriptor");
+        boot_log(&c, BOOT_MSG("no valid header in sector 2, looking for the application descriptor",
+                              "no header, recovering"));
         int rc = boot_recover(&c);
         if (rc == BOOT_OK) {
             out->action = BOOT_ACTION_RECOVERED;
-            boot_log(&c, "boot: header rebuilt from the application area");
+            boot_log(&c, "header rebuilt from the application area");
             if (bootctl_scan(&scan) != BOOTCTL_OK) {
                 out->reason = BOOT_R_READ;
                 return BOOT_ERR_NO_APP;
             }
         } else {
-            boot_log_reason(&c, "boot: header not recovered: ", rc);
+            boot_log_reason(&c, BOOT_MSG("header not recovered: ", "not recovered: "), rc);
         }
     }
 
     if (scan.pending_valid) {
-        boot_log(&c, "boot: update pending, validating the staged image");
+        boot_log(&c, BOOT_MSG("update pending, validating the staged image", "update pending"));
         struct image_reader staged_raw;
         struct image_reader staged;
         struct boot_kick_reader k;
@@ -531,7 +551,7 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
             rc = BOOT_R_READ;
         }
         if (rc != BOOT_OK) {
-            boot_log_reason(&c, "boot: staged image rejected: ", rc);
+            boot_log_reason(&c, "staged image rejected: ", rc);
             out->action = BOOT_ACTION_REJECTED;
             out->reject_reason = rc;
             struct bootctl_record r;
@@ -540,16 +560,17 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
             memcpy(r.body, scan.pending_hash, BOOTCTL_HASH_ID_SIZE);
             ota_put_le32(&r.body[16], (uint32_t)rc);
             if (bootctl_append(&scan, &r) != BOOTCTL_OK) {
-                boot_log(&c, "boot: could not record the rejection");
+                boot_log(&c, BOOT_MSG("could not record the rejection", "rejection not recorded"));
             }
         } else {
-            boot_log_version(&c, "boot: staged image valid, version ", &info.hdr.ih_ver);
+            boot_log_version(&c, BOOT_MSG("staged image valid, version ", "staged image valid "),
+                             &info.hdr.ih_ver);
             rc = boot_install(&c, &staged, &info, digest);
             if (rc == BOOT_OK) {
                 out->action = BOOT_ACTION_INSTALLED;
-                boot_log(&c, "boot: update installed");
+                boot_log(&c, "update installed");
             } else {
-                boot_log_reason(&c, "boot: install failed: ", rc);
+                boot_log_reason(&c, "install failed: ", rc);
             }
             if (bootctl_scan(&scan) != BOOTCTL_OK) {
                 out->reason = BOOT_R_READ;
@@ -564,10 +585,12 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
          * intact and the PENDING record gone, while the application area already holds the new,
          * verified image: the header no longer describes it. Rebuild it from the application
          * area if a descriptor there verifies (nothing is written otherwise). */
-        boot_log(&c, "boot: header does not match the application area, looking for its descriptor");
+        boot_log(&c,
+                 BOOT_MSG("header does not match the application area, looking for its descriptor",
+                          "header mismatch, recovering"));
         if (boot_recover(&c) == BOOT_OK) {
             out->action = BOOT_ACTION_RECOVERED;
-            boot_log(&c, "boot: header rebuilt from the application area");
+            boot_log(&c, "header rebuilt from the application area");
             if (bootctl_scan(&scan) != BOOTCTL_OK) {
                 out->reason = BOOT_R_READ;
                 return BOOT_ERR_NO_APP;
@@ -577,10 +600,10 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
     }
     if (rc != BOOT_OK) {
         out->reason = rc;
-        boot_log_reason(&c, "boot: no bootable application: ", rc);
+        boot_log_reason(&c, BOOT_MSG("no bootable application: ", "no bootable app: "), rc);
         return BOOT_ERR_NO_APP;
     }
     out->jump_addr = APP_ADDR;
-    boot_log_version(&c, "boot: starting application ", &out->version);
+    boot_log_version(&c, "starting application ", &out->version);
     return BOOT_ERR_NONE;
 }
