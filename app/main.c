@@ -517,6 +517,14 @@ static bool app_ota_poll(uint32_t now)
         (void)usart2_flush();
         sys_reset();
     }
+    if (app_ota.image_err != IMAGE_OK &&
+        (rc == OTA_ERR_HEADER || rc == OTA_ERR_TOO_BIG || rc == OTA_ERR_VERIFY)) {
+        app_log("app: image refused: ");
+        app_log(image_strerror(app_ota.image_err));
+        app_log(" (image error ");
+        app_log_dec((uint32_t)-app_ota.image_err);
+        app_log_line(")");
+    }
     app_log("app: update failed: ");
     app_log(ota_client_status_str(rc));
     app_log(" (");
@@ -612,6 +620,10 @@ static void app_boot_update_check(void)
     if (bootctl_last_result(&last) == BOOTCTL_OK && last.result == BOOTCTL_RESULT_REJECTED &&
         last.hash_valid && memcmp(last.hash, hash, sizeof hash) == 0) {
         app_log_line("app: staged download was rejected by the bootloader: not requested again");
+        return;
+    }
+    if (ota_staged_vectors_check() != 0) {
+        app_log_line("app: complete download found but not installable (bad vector table)");
         return;
     }
     int detail = 0;

@@ -5,6 +5,7 @@
 
 #include "bootctl.h"
 #include "flash_area.h"
+#include "flash_layout.h"
 #include "image.h"
 #include "ota_util.h"
 #include "sha256.h"
@@ -73,6 +74,14 @@ static int client_on_header(void *ctx, const struct image_header *hdr)
             c->refusal = OTA_ERR_DOWNGRADE;
             return -1;
         }
+    }
+    /* The response's size is known: a file shorter than header + payload + TLV info is truncated
+     * at the source, and asking again cannot help. Refused before anything is erased. */
+    uint64_t need = (uint64_t)hdr->ih_hdr_size + hdr->ih_img_size + hdr->ih_protect_tlv_size +
+                    IMAGE_TLV_INFO_SIZE;
+    if (c->image_size != 0 && need > c->image_size) {
+        c->refusal = OTA_ERR_TRUNCATED;
+        return -1;
     }
     if (!c->dl_recorded) {
         if (!c->identity_known) {
@@ -163,6 +172,7 @@ int ota_client_start(struct ota_client *c)
     c->restarts = 0;
     c->backoff_ms = c->cfg.backoff_first_ms;
     c->status = OTA_CLIENT_BUSY;
+    c->image_err = IMAGE_OK;
     c->t_update = client_now(c);
 
     const struct flash_area *fa;
@@ -310,11 +320,15 @@ static int client_deliver(struct ota_client *c, const uint8_t *data, size_t len)
         if (rc == OTA_STAGE_REWIND) {
             return OTA_STAGE_REWIND;
         }
+        if (c->image_size != 0 && ota_stage_total(&c->stage) > c->image_size) {
+            return OTA_ERR_TRUNCATED; /* the TLV area announces more than the server has */
+        }
         c->stream += (uint32_t)len;
         if (rc == OTA_STAGE_DONE) {
             return OTA_STAGE_DONE;
         }
         if (rc != OTA_STAGE_OK) {
+            c->image_err = ota_stage_image_err(&c->stage);
             return client_stage_status(c, rc);
         }
         len = 0;
@@ -513,11 +527,49 @@ static int client_receive(struct ota_client *c)
     return OTA_CLIENT_BUSY;
 }
 
+bool ota_vector_ok(uint32_t sp, uint32_t reset, uint32_t payload_size)
+{
+    if (sp <= SRAM_BASE_ADDR || sp > SRAM_BASE_ADDR + SRAM_TOTAL_SIZE || sp % 8u != 0u) {
+        return false;
+    }
+    if ((reset & 1u) == 0u) {
+        return false; /* Thumb bit */
+    }
+    uint32_t pc = reset & ~1u;
+    return pc >= APP_ADDR && pc - APP_ADDR < payload_size;
+}
+
+int ota_staged_vectors_check(void)
+{
+    struct image_reader rd;
+    struct image_info info;
+    if (bootctl_area_reader_init(FLASH_AREA_STAGING, &rd) != BOOTCTL_OK ||
+        image_parse(&rd, &info) != IMAGE_OK) {
+        return 0;
+    }
+    uint8_t v[8];
+    if (info.hdr.ih_img_size < sizeof v) {
+        return OTA_ERR_VECTORS;
+    }
+    if (rd.read(rd.ctx, info.hdr.ih_hdr_size, v, sizeof v) != 0) {
+        return OTA_ERR_FLASH;
+    }
+    return ota_vector_ok(ota_get_le32(&v[0]), ota_get_le32(&v[4]), info.hdr.ih_img_size)
+               ? 0
+               : OTA_ERR_VECTORS;
+}
+
 static int client_verify(struct ota_client *c)
 {
     int detail = 0;
     uint32_t flags = c->cfg.allow_equal_version ? BOOTCTL_PENDING_ALLOW_EQUAL : 0u;
-    int rc = bootctl_request_update(c->cfg.pubkey, flags, &detail);
+    /* The bootloader refuses an image whose vector table it would not jump to: so do we, before
+     * the PENDING record (a signed image built for another address or another chip). */
+    int vrc = ota_staged_vectors_check();
+    int rc = BOOTCTL_ERR_IMAGE;
+    if (vrc == 0) {
+        rc = bootctl_request_update(c->cfg.pubkey, flags, &detail);
+    }
     if (rc == BOOTCTL_OK) {
         c->status = OTA_CLIENT_DONE;
         client_enter(c, OTA_ST_DONE);
@@ -531,7 +583,11 @@ static int client_verify(struct ota_client *c)
         client_enter(c, OTA_ST_NET);
         return OTA_CLIENT_BUSY;
     }
+    if (vrc != 0) {
+        return client_fail(c, vrc, false);
+    }
     if (rc == BOOTCTL_ERR_IMAGE) {
+        c->image_err = detail;
         return client_fail(c, OTA_ERR_VERIFY, false);
     }
     if (rc == BOOTCTL_ERR_VERSION) {
@@ -706,6 +762,8 @@ const char *ota_client_status_str(int status)
     case OTA_ERR_VERIFY: return "image does not verify";
     case OTA_ERR_MARK: return "could not mark pending";
     case OTA_ERR_STATE: return "could not record progress";
+    case OTA_ERR_VECTORS: return "bad vector table";
+    case OTA_ERR_TRUNCATED: return "image truncated at the server";
     default: return "unknown";
     }
 }

@@ -97,7 +97,9 @@ enum ota_client_status {
     OTA_ERR_FLASH = -14,        /* erase/program/verify of staging failed */
     OTA_ERR_VERIFY = -15,       /* hash or signature of the staged image wrong */
     OTA_ERR_MARK = -16,         /* recording PENDING failed */
-    OTA_ERR_STATE = -17         /* boot-control records could not be written */
+    OTA_ERR_STATE = -17,        /* boot-control records could not be written */
+    OTA_ERR_VECTORS = -18,      /* signed, but the bootloader would not start it (SP, reset) */
+    OTA_ERR_TRUNCATED = -19     /* the server's file ends before the image its header announces */
 };
 
 enum ota_client_state {
@@ -141,6 +143,7 @@ struct ota_client {
     bool dl_recorded;
     bool connect_issued;
     int refusal;   /* why a staging callback said no */
+    int image_err; /* OTA_ERR_HEADER, _TOO_BIG, _VERIFY: the lib/image code (enum image_err) */
     uint8_t dl_id[12];
     uint8_t server_ip[4];
     uint32_t t_update;  /* when the update started */
@@ -177,6 +180,16 @@ int ota_client_poll(struct ota_client *c);
 
 /* Bytes of the image in staging and the image size (0 while unknown), for progress. */
 void ota_client_progress(const struct ota_client *c, uint32_t *done, uint32_t *total);
+
+/* The bootloader's start rule for a payload's vector table (boot_vector_ok in boot/core): initial SP
+ * 8-byte aligned inside SRAM, reset handler a Thumb address inside the payload once installed. */
+bool ota_vector_ok(uint32_t sp, uint32_t reset, uint32_t payload_size);
+
+/* The vector table of the image in staging: 0 if it passes ota_vector_ok() or staging holds no
+ * parseable image (image verification names that error), OTA_ERR_VECTORS, or OTA_ERR_FLASH. The
+ * client checks it before marking an image pending; so must any other caller of
+ * bootctl_request_update(). */
+int ota_staged_vectors_check(void);
 
 /* A short name for a status code (for logs); never NULL. */
 const char *ota_client_status_str(int status);

@@ -53,13 +53,16 @@ static int stage_check_header(struct ota_stage *st, const uint8_t raw[IMAGE_HEAD
 {
     struct image_header hdr;
     image_header_parse(raw, &hdr);
-    if (image_header_check(&hdr, st->fa->fa_size) != IMAGE_OK) {
+    int rc = image_header_check(&hdr, st->fa->fa_size);
+    if (rc != IMAGE_OK) {
+        st->image_err = rc;
         return OTA_STAGE_ERR_HEADER;
     }
     uint32_t end;
     if (!ota_u32_add(hdr.ih_hdr_size, hdr.ih_img_size, &end) ||
         !ota_u32_add(end, hdr.ih_protect_tlv_size, &end) ||
         !ota_range_ok(end, IMAGE_TLV_INFO_SIZE, st->fa->fa_size)) {
+        st->image_err = IMAGE_ERR_TOO_BIG;
         return OTA_STAGE_ERR_TOO_BIG;
     }
     if (st->ops.header(st->ops.ctx, &hdr) != 0) {
@@ -75,9 +78,11 @@ static int stage_check_tlv_info(struct ota_stage *st)
     uint16_t magic = ota_get_le16(&st->tlv_info[0]);
     uint16_t tot = ota_get_le16(&st->tlv_info[2]);
     if (magic != IMAGE_TLV_INFO_MAGIC || tot < IMAGE_TLV_INFO_SIZE) {
+        st->image_err = magic != IMAGE_TLV_INFO_MAGIC ? IMAGE_ERR_TLV_MAGIC : IMAGE_ERR_TLV_LEN;
         return OTA_STAGE_ERR_HEADER;
     }
     if (!ota_range_ok(st->body_end, tot, st->fa->fa_size)) {
+        st->image_err = IMAGE_ERR_TOO_BIG;
         return OTA_STAGE_ERR_TOO_BIG;
     }
     st->total = st->body_end + tot;
@@ -274,6 +279,11 @@ int ota_stage_resume(struct ota_stage *st, const struct flash_area *fa,
     st->compare_end = s_off + s_size;
     st->erased_end = s_off + s_size;
     return OTA_STAGE_OK;
+}
+
+int ota_stage_image_err(const struct ota_stage *st)
+{
+    return st->image_err;
 }
 
 uint32_t ota_stage_pos(const struct ota_stage *st)

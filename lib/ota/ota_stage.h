@@ -58,6 +58,7 @@ struct ota_stage {
     uint8_t tlv_info[IMAGE_TLV_INFO_SIZE];
     uint8_t word[4];
     uint8_t word_len;
+    int image_err;            /* why the header or TLV info was refused (enum image_err), or 0 */
 };
 
 /* Start a download from offset 0. */
@@ -75,6 +76,9 @@ int ota_stage_resume(struct ota_stage *st, const struct flash_area *fa,
 
 /* Feed the next bytes of the stream. OTA_STAGE_OK, OTA_STAGE_DONE, or an error. */
 int ota_stage_write(struct ota_stage *st, const uint8_t *data, size_t len);
+
+/* The lib/image code behind the last OTA_STAGE_ERR_HEADER or _TOO_BIG (IMAGE_OK if none). */
+int ota_stage_image_err(const struct ota_stage *st);
 
 /* Offset the stream must continue from (after OTA_STAGE_REWIND or a dropped connection). */
 uint32_t ota_stage_pos(const struct ota_stage *st);

@@ -491,6 +491,30 @@ static void test_config_checked(void **state)
     assert_string_equal(ota_client_status_str(OTA_ERR_DOWNGRADE), "not newer than installed");
 }
 
+/* The application refuses what the bootloader would not start: the same vector rule. */
+static void test_vector_rule_is_the_bootloaders(void **state)
+{
+    (void)state;
+    static const uint32_t sps[] = {0, SRAM_BASE_ADDR, SRAM_BASE_ADDR + 4, SRAM_BASE_ADDR + 8,
+                                   SRAM_BASE_ADDR + SRAM_TOTAL_SIZE - 4,
+                                   SRAM_BASE_ADDR + SRAM_TOTAL_SIZE,
+                                   SRAM_BASE_ADDR + SRAM_TOTAL_SIZE + 8, 0x10000000u, 0xFFFFFFF8u};
+    static const uint32_t resets[] = {0, 1, APP_ADDR, APP_ADDR + 1, APP_ADDR + 0x3FF,
+                                      APP_ADDR + 0x400, APP_ADDR + 0x401, APP_ADDR - 1,
+                                      0x08020101u, 0xFFFFFFFFu};
+    unsigned ok = 0;
+    for (size_t i = 0; i < sizeof sps / sizeof sps[0]; i++) {
+        for (size_t j = 0; j < sizeof resets / sizeof resets[0]; j++) {
+            bool want = boot_vector_ok(sps[i], resets[j], 0x400);
+            assert_int_equal(ota_vector_ok(sps[i], resets[j], 0x400), want);
+            ok += want ? 1u : 0u;
+        }
+    }
+    assert_int_equal(ok, 2 * 2); /* stack top SRAM + 8 or the SRAM end x APP_ADDR + 1, + 0x3FF */
+    assert_string_equal(ota_client_status_str(OTA_ERR_VECTORS), "bad vector table");
+    assert_string_equal(ota_client_status_str(OTA_ERR_TRUNCATED), "image truncated at the server");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup(test_host_name_resolves, setup),
         cmocka_unit_test_setup(test_image_changing_for_ever_is_given_up, setup),
         cmocka_unit_test_setup(test_config_checked, setup),
+        cmocka_unit_test(test_vector_rule_is_the_bootloaders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
