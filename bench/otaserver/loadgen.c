@@ -1,9 +1,12 @@
 /*
  * loadgen: N concurrent HTTP/1.1 downloads of one URL path from 127.0.0.1:PORT (with --raw: raw
  * TCP `GET firmware` downloads), all started at once, each body checked byte for byte against the
- * expected file. Prints one line of figures:
- * aggregate throughput and completion-time percentiles. One thread, epoll, bounded by --timeout.
- *   loadgen --port P --path /firmware --conns N --file F [--timeout S] [--raw]
+ * expected file. With --waves W, W such waves one after the other (the next starts when the last
+ * download of the previous one is complete), so one run moves W times the bytes and one scheduling
+ * hiccup weighs less. Prints one line of figures: aggregate throughput (all bytes over the summed
+ * wave durations) and completion-time percentiles over every download (each timed from the start
+ * of its wave). One thread, epoll, bounded by --timeout (per wave).
+ *   loadgen --port P --path /firmware --conns N --file F [--waves W] [--timeout S] [--raw]
  *   loadgen --free-port     prints a free loopback port
  */
 #define _GNU_SOURCE
@@ -76,12 +79,152 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
+/* One wave: nconns downloads started at once; each one's completion time (from the wave's start)
+ * lands in c[i].t_done. 0 when the wave ran (failed downloads are marked bad), -1 on a system
+ * error. */
+struct wave {
+    struct lconn *c;
+    int nconns;
+    int ep;
+    const struct sockaddr_in *sa;
+    const char *req;
+    size_t req_len;
+    const uint8_t *expect;
+    size_t size;
+    bool raw;
+    double timeout;
+};
+
+static int run_wave(const struct wave *w)
+{
+    struct lconn *c = w->c;
+    memset(c, 0, (size_t)w->nconns * sizeof(*c));
+    double t0 = now_s();
+    int failed = 0;
+    for (int i = 0; i < w->nconns; i++) {
+        c[i].in_body = w->raw; /* raw TCP: the image bytes come first */
+        c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (c[i].fd < 0 || (connect(c[i].fd, (const struct sockaddr *)w->sa, sizeof(*w->sa)) != 0 &&
+                            errno != EINPROGRESS)) {
+            c[i].done = true;
+            c[i].bad = true;
+            failed++;
+            continue;
+        }
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.u32 = (uint32_t)i};
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c[i].fd, &ev) != 0) {
+            return -1;
+        }
+    }
+    int left = w->nconns - failed;
+    static uint8_t buf[1 << 18];
+    struct epoll_event evs[256];
+    while (left > 0) {
+        if (now_s() - t0 > w->timeout) {
+            fprintf(stderr, "loadgen: timeout with %d transfers unfinished\n", left);
+            break;
+        }
+        int n = epoll_wait(w->ep, evs, 256, 1000);
+        if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+        for (int k = 0; k < n; k++) {
+            struct lconn *x = &c[evs[k].data.u32];
+            if (x->done) {
+                continue;
+            }
+            if (!x->sent && (evs[k].events & EPOLLOUT)) {
+                ssize_t s = send(x->fd, w->req + x->req_off, w->req_len - x->req_off, MSG_NOSIGNAL);
+                if (s > 0) {
+                    x->req_off += (size_t)s;
+                    if (x->req_off == w->req_len) {
+                        x->sent = true;
+                        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
+                                                 .data.u32 = evs[k].data.u32};
+                        (void)epoll_ctl(w->ep, EPOLL_CTL_MOD, x->fd, &ev);
+                    }
+                } else if (s < 0 && errno != EAGAIN) {
+                    x->bad = true;
+                }
+            }
+            for (;;) {
+                if (x->bad) {
+                    x->done = true;
+                    left--;
+                    break;
+                }
+                if (x->done) {
+                    break;
+                }
+                ssize_t r = recv(x->fd, buf, sizeof(buf), 0);
+                if (r < 0) {
+                    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                        x->bad = true;
+                        continue;
+                    }
+                    break;
+                }
+                if (r == 0) {
+                    x->bad = x->got != w->size;
+                    x->done = true;
+                    x->t_done = now_s() - t0;
+                    left--;
+                    break;
+                }
+                size_t off = 0;
+                while (!x->in_body && off < (size_t)r) {
+                    if (x->head_len + 1u >= sizeof(x->head)) {
+                        x->bad = true;
+                        break;
+                    }
+                    x->head[x->head_len++] = (char)buf[off++];
+                    if (x->head_len >= 4u && memcmp(x->head + x->head_len - 4u, "\r\n\r\n", 4) == 0) {
+                        x->in_body = true;
+                        x->head[x->head_len] = '\0';
+                        if (strncmp(x->head, "HTTP/1.1 200 ", 13) != 0) {
+                            x->bad = true;
+                        }
+                    }
+                }
+                size_t body = (size_t)r - off;
+                if (!x->bad &&
+                    (x->got + body > w->size || memcmp(buf + off, w->expect + x->got, body) != 0)) {
+                    x->bad = true;
+                }
+                x->got += body;
+                if (!x->bad && x->got == w->size) {
+                    x->t_done = now_s() - t0; /* complete: do not wait for the close */
+                    x->done = true;
+                    left--;
+                    break;
+                }
+            }
+            if (x->done) {
+                /* Closed at once: a level-triggered EOF must not wake this loop again. */
+                (void)close(x->fd);
+                x->fd = -1;
+            }
+        }
+    }
+    for (int i = 0; i < w->nconns; i++) {
+        if (!c[i].done) {
+            c[i].bad = true; /* unfinished at the timeout */
+        }
+        if (c[i].fd >= 0) {
+            (void)close(c[i].fd);
+            c[i].fd = -1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int port = 0;
     const char *path = "/firmware";
     const char *file = NULL;
     int nconns = 1000;
+    int nwaves = 1;
     double timeout = 60.0;
     bool raw = false;
     for (int i = 1; i < argc; i++) {
@@ -110,6 +253,8 @@ int main(int argc, char **argv)
             file = v;
         } else if (strcmp(argv[i - 1], "--conns") == 0) {
             nconns = (int)parse_long(v);
+        } else if (strcmp(argv[i - 1], "--waves") == 0) {
+            nwaves = (int)parse_long(v);
         } else if (strcmp(argv[i - 1], "--timeout") == 0) {
             timeout = (double)parse_long(v);
         } else {
@@ -117,8 +262,9 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (port <= 0 || file == NULL || nconns <= 0 || nconns > 100000 || timeout <= 0) {
-        fprintf(stderr, "usage: loadgen --port P --path /firmware --conns N --file F\n");
+    if (port <= 0 || file == NULL || nconns <= 0 || nconns > 100000 || nwaves <= 0 ||
+        nwaves > 1000 || timeout <= 0) {
+        fprintf(stderr, "usage: loadgen --port P --path /firmware --conns N --file F [--waves W]\n");
         return 1;
     }
     int ffd = open(file, O_RDONLY);
@@ -155,142 +301,50 @@ int main(int argc, char **argv)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    double t0 = now_s();
-    int failed = 0;
-    for (int i = 0; i < nconns; i++) {
-        c[i].in_body = raw; /* raw TCP: the image bytes come first */
-        c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        if (c[i].fd < 0 ||
-            (connect(c[i].fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS)) {
-            c[i].done = true;
-            c[i].bad = true;
-            failed++;
-            continue;
-        }
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.u32 = (uint32_t)i};
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev) != 0) {
-            free(c);
-            return 1;
-        }
-    }
-    int left = nconns - failed;
-    static uint8_t buf[1 << 18];
-    struct epoll_event evs[256];
-    while (left > 0) {
-        if (now_s() - t0 > timeout) {
-            fprintf(stderr, "loadgen: timeout with %d transfers unfinished\n", left);
-            break;
-        }
-        int n = epoll_wait(ep, evs, 256, 1000);
-        if (n < 0 && errno != EINTR) {
-            free(c);
-            return 1;
-        }
-        for (int k = 0; k < n; k++) {
-            struct lconn *x = &c[evs[k].data.u32];
-            if (x->done) {
-                continue;
-            }
-            if (!x->sent && (evs[k].events & EPOLLOUT)) {
-                ssize_t w = send(x->fd, req + x->req_off, (size_t)req_len - x->req_off,
-                                 MSG_NOSIGNAL);
-                if (w > 0) {
-                    x->req_off += (size_t)w;
-                    if (x->req_off == (size_t)req_len) {
-                        x->sent = true;
-                        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
-                                                 .data.u32 = evs[k].data.u32};
-                        (void)epoll_ctl(ep, EPOLL_CTL_MOD, x->fd, &ev);
-                    }
-                } else if (w < 0 && errno != EAGAIN) {
-                    x->bad = true;
-                }
-            }
-            for (;;) {
-                if (x->bad) {
-                    x->done = true;
-                    left--;
-                    break;
-                }
-                if (x->done) {
-                    break;
-                }
-                ssize_t r = recv(x->fd, buf, sizeof(buf), 0);
-                if (r < 0) {
-                    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                        x->bad = true;
-                        continue;
-                    }
-                    break;
-                }
-                if (r == 0) {
-                    x->bad = x->got != size;
-                    x->done = true;
-                    x->t_done = now_s() - t0;
-                    left--;
-                    break;
-                }
-                size_t off = 0;
-                while (!x->in_body && off < (size_t)r) {
-                    if (x->head_len + 1u >= sizeof(x->head)) {
-                        x->bad = true;
-                        break;
-                    }
-                    x->head[x->head_len++] = (char)buf[off++];
-                    if (x->head_len >= 4u && memcmp(x->head + x->head_len - 4u, "\r\n\r\n", 4) == 0) {
-                        x->in_body = true;
-                        x->head[x->head_len] = '\0';
-                        if (strncmp(x->head, "HTTP/1.1 200 ", 13) != 0) {
-                            x->bad = true;
-                        }
-                    }
-                }
-                size_t body = (size_t)r - off;
-                if (!x->bad && (x->got + body > size || memcmp(buf + off, expect + x->got, body) != 0)) {
-                    x->bad = true;
-                }
-                x->got += body;
-                if (!x->bad && x->got == size) {
-                    x->t_done = now_s() - t0; /* complete: do not wait for the close */
-                    x->done = true;
-                    left--;
-                    break;
-                }
-            }
-            if (x->done) {
-                /* Closed at once: a level-triggered EOF must not wake this loop again. */
-                (void)close(x->fd);
-                x->fd = -1;
-            }
-        }
-    }
-    double *times = calloc((size_t)nconns, sizeof(double));
-    int ok = 0;
-    double last = 0.0;
-    uint64_t bytes = 0;
-    for (int i = 0; i < nconns; i++) {
-        if (c[i].done && !c[i].bad) {
-            times[ok++] = c[i].t_done;
-            bytes += c[i].got;
-            if (c[i].t_done > last) {
-                last = c[i].t_done;
-            }
-        }
-        if (c[i].fd >= 0) {
-            (void)close(c[i].fd);
-        }
-    }
+    struct wave w = {.c = c, .nconns = nconns, .ep = ep, .sa = &sa, .req = req,
+                     .req_len = (size_t)req_len, .expect = expect, .size = size, .raw = raw,
+                     .timeout = timeout};
+    double *times = calloc((size_t)nconns * (size_t)nwaves, sizeof(double));
     if (times == NULL) {
         free(c);
         return 1;
     }
+    int ok = 0;
+    int failed = 0;
+    double seconds = 0.0;
+    double last = 0.0;
+    uint64_t bytes = 0;
+    for (int k = 0; k < nwaves; k++) {
+        if (run_wave(&w) != 0) {
+            free(times);
+            free(c);
+            return 1;
+        }
+        double span = 0.0;
+        for (int i = 0; i < nconns; i++) {
+            if (c[i].done && !c[i].bad) {
+                times[ok++] = c[i].t_done;
+                bytes += c[i].got;
+                if (c[i].t_done > span) {
+                    span = c[i].t_done;
+                }
+            } else {
+                failed++;
+            }
+        }
+        seconds += span;
+        if (span > last) {
+            last = span;
+        }
+    }
     qsort(times, (size_t)ok, sizeof(double), cmp_double);
     double p50 = ok > 0 ? times[(ok - 1) / 2] : 0.0;
     double p99 = ok > 0 ? times[(int)((ok - 1) * 0.99)] : 0.0;
-    printf("conns=%d ok=%d bytes=%llu seconds=%.3f MBps=%.1f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-           nconns, ok, (unsigned long long)bytes, last, last > 0 ? (double)bytes / last / 1e6 : 0.0,
-           p50 * 1e3, p99 * 1e3, last * 1e3);
+    printf("conns=%d waves=%d ok=%d bytes=%llu seconds=%.3f MBps=%.1f p50_ms=%.1f p99_ms=%.1f "
+           "max_ms=%.1f\n",
+           nconns, nwaves, ok, (unsigned long long)bytes, seconds,
+           seconds > 0 ? (double)bytes / seconds / 1e6 : 0.0, p50 * 1e3, p99 * 1e3, last * 1e3);
     free(times);
     free(c);
-    return ok == nconns ? 0 : 2;
+    return failed == 0 ? 0 : 2;
 }

@@ -1,21 +1,28 @@
 #!/bin/sh
-# otaserver vs nginx: CONNS concurrent HTTP downloads of a 200 KB image on loopback, ROUNDS rounds
-# each, interleaved; prints each round and a table of medians with the spread over the rounds and
-# the servers' memory (VmHWM / VmRSS from /proc). Bounded: every round has a time limit.
+# otaserver vs nginx: CONNS concurrent HTTP downloads of a 200 KB image on loopback, side by side in
+# one run. A round is one loadgen run of WAVES waves of CONNS downloads against one server (about
+# 1 GB, a few hundred ms); the servers take turns round by round, in rotating order, with the same
+# client binary and options. Prints every round, then per server the median with the interquartile
+# range (p25-p75) and the min-max over the rounds, the server's CPU time per round, its memory
+# (VmHWM / VmRSS from /proc), and the ratio otaserver/nginx of the rounds run back to back (pairs
+# share the machine's momentary load, so the ratio is steadier than either figure). Bounded: every
+# round has a time limit.
 # Like with like: otaserver is one thread with one epoll loop and nginx runs with one worker
-# process (tests/e2e/servers/nginx.sh, NGINX_WORKERS=1: sendfile, tcp_nopush, access_log off).
+# process configured as a user would for static files (tests/e2e/servers/nginx.sh,
+# NGINX_WORKERS=1: sendfile on, tcp_nopush on, access_log off). Nothing is pinned to a CPU.
 #   run.sh OTASERVER LOADGEN MKIMAGE NGINX_SH
-# Environment: CONNS (1000), ROUNDS (9; 21 with OTA_BENCH_LONG=1), PAYLOAD (204800 bytes),
-#   BASELINE=path of another otaserver binary (say, one built from an older commit): it runs as a
-#   third server in the same rounds, so a before/after table shares the run conditions.
+# Environment: CONNS (1000), WAVES (5), ROUNDS (15; 41 with OTA_BENCH_LONG=1), PAYLOAD (204800
+#   bytes), BASELINE=path of another otaserver binary (say, one built from an older commit): it runs
+#   as a third server in the same rounds, so a before/after table shares the run conditions.
 set -eu
 otaserver=$1
 loadgen=$2
 mkimage=$3
 nginx_sh=$4
 conns=${CONNS:-1000}
-rounds=${ROUNDS:-9}
-[ "${OTA_BENCH_LONG:-0}" = 1 ] && rounds=${ROUNDS:-21}
+waves=${WAVES:-5}
+rounds=${ROUNDS:-15}
+[ "${OTA_BENCH_LONG:-0}" = 1 ] && rounds=${ROUNDS:-41}
 payload=${PAYLOAD:-204800}
 baseline=${BASELINE:-}
 
@@ -70,7 +77,8 @@ mem() {
     echo "$total"
 }
 
-echo "otaserver bench: $conns concurrent HTTP downloads of $size bytes, $rounds rounds, loopback;"
+echo "otaserver bench: $conns concurrent HTTP downloads of $size bytes, loopback; a round = $waves waves"
+echo "of $conns, $rounds rounds per server, servers in turn;"
 echo "otaserver: 1 thread; nginx: 1 worker process${baseline:+; baseline: $baseline}"
 # CPU time (us) the server's processes have used: /proc/PID/schedstat counts nanoseconds, so the
 # server's own cost per round is measured even when other load on the machine makes the wall-clock
@@ -91,8 +99,8 @@ run() { # run WHO ROUND: one round against one server
     pids=$(server_pids "$1")
     # shellcheck disable=SC2086
     c0=$(cpu_us $pids)
-    line=$(timeout 120 "$loadgen" --port "$port" --path /firmware --conns "$conns" \
-           --file "$work/app.img" --timeout 90) || { echo "bench: $1 round $2 failed: $line" >&2; exit 1; }
+    line=$(timeout 300 "$loadgen" --port "$port" --path /firmware --conns "$conns" \
+           --waves "$waves" --file "$work/app.img" --timeout 60) || { echo "bench: $1 round $2 failed: $line" >&2; exit 1; }
     # shellcheck disable=SC2086
     c1=$(cpu_us $pids)
     echo "round $2 $1 $line cpu_ms=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
@@ -100,6 +108,7 @@ run() { # run WHO ROUND: one round against one server
 # A warm-up round each (not counted), then rounds in rotating order so no server always runs right
 # after the same other server's burst of closing connections.
 for who in $servers; do run "$who" 0 >/dev/null; done
+# shellcheck disable=SC2086
 set -- $servers
 nserv=$#
 for r in $(seq 1 "$rounds"); do
@@ -118,46 +127,67 @@ for r in $(seq 1 "$rounds"); do
     for who in $order; do
         out=$(run "$who" "$r")
         echo "$out"
-        echo "$who ${out#round * * }" >> "$work/results"
+        echo "$who $r ${out#round * * }" >> "$work/results"
     done
 done
 # The raw TCP protocol (otaserver only: nginx has no equivalent).
 raw_port=$(sed -n 's/.*raw_port=\([0-9]*\).*/\1/p' "$work/otaserver.log")
-raw_line=$(timeout 120 "$loadgen" --raw --port "$raw_port" --conns "$conns" --file "$work/app.img" \
-           --timeout 90) || { echo "bench: raw round failed: $raw_line" >&2; exit 1; }
+raw_line=$(timeout 300 "$loadgen" --raw --port "$raw_port" --conns "$conns" --waves "$waves" \
+           --file "$work/app.img" --timeout 60) || { echo "bench: raw round failed: $raw_line" >&2; exit 1; }
 echo "raw otaserver $raw_line"
 workers=$(ps -o pid= --ppid "$ngx_master" | tr -d ' ')
 
 values() { # the values of one field over the rounds of one server, sorted
     grep "^$1 " "$work/results" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" | sort -n
 }
-median() {
-    values "$1" "$2" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+# quantiles: "median p25-p75 min-max" of sorted values on stdin (nearest rank).
+quantiles() {
+    awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "- - -"; exit }
+        printf "%s %s-%s %s-%s\n", v[int((NR + 1) / 2)], v[int((NR + 3) / 4)],
+               v[NR + 1 - int((NR + 3) / 4)], v[1], v[NR] }'
 }
-spread() { # min-max of the rounds and the half-range in % of the median
-    values "$1" "$2" | awk '{ v[NR] = $1 } END {
-        m = v[int((NR + 1) / 2)];
-        h = 0;
-        if (m > 0) h = (v[NR] - v[1]) / 2 / m * 100;
-        printf "%s-%s (+-%.0f%%)", v[1], v[NR], h }'
+stat() { values "$1" "$2" | quantiles; }
+ratios() { # per round: field of server $1 / field of nginx, sorted
+    awk -v a="$1" -v f="$2=" '
+        { for (i = 3; i <= NF; i++) if (index($i, f) == 1) x = substr($i, length(f) + 1);
+          if ($1 == a) s[$2] = x; else if ($1 == "nginx") n[$2] = x }
+        END { for (r in s) if ((r in n) && n[r] > 0) printf "%.3f\n", s[r] / n[r] }' \
+        "$work/results" | sort -n
 }
 echo
-printf '%-10s %8s %-24s %8s %8s %8s %8s %10s %10s\n' server "MB/s" "MB/s min-max (spread)" \
-    "p50 ms" "p99 ms" "max ms" "CPU ms" "VmHWM kB" "VmRSS kB"
+printf '%-13s %-8s %-16s %-16s\n' "" median "p25-p75" "min-max"
+for who in $servers; do
+    case "$who" in nginx) label="nginx(1w)" ;; *) label=$who ;; esac
+    for f in MBps p50_ms p99_ms cpu_ms; do
+        # shellcheck disable=SC2046
+        set -- $(stat "$who" "$f")
+        printf '%-13s %-8s %-16s %-16s %s\n' "$label" "$1" "$2" "$3" "$f"
+    done
+done
+printf '%-13s %-8s %-16s %-16s\n' "" median "p25-p75" "min-max"
+for who in $servers; do
+    [ "$who" = nginx ] && continue
+    for f in MBps cpu_ms; do
+        # shellcheck disable=SC2046
+        set -- $(ratios "$who" "$f" | quantiles)
+        printf '%-13s %-8s %-16s %-16s %s\n' "$who/nginx" "$1" "$2" "$3" "$f ratio, same round"
+    done
+done
+echo
+printf '%-10s %10s %10s\n' server "VmHWM kB" "VmRSS kB"
 for who in $servers; do
     case "$who" in
     nginx) label="nginx(1w)"; pids="$ngx_master $workers" ;;
     *) label=$who; pids=$(cat "$work/$who.pid") ;;
     esac
     # shellcheck disable=SC2086
-    printf '%-10s %8s %-24s %8s %8s %8s %8s %10s %10s\n' "$label" "$(median "$who" MBps)" \
-        "$(spread "$who" MBps)" "$(median "$who" p50_ms)" "$(median "$who" p99_ms)" \
-        "$(median "$who" max_ms)" "$(median "$who" cpu_ms)" "$(mem VmHWM $pids)" "$(mem VmRSS $pids)"
+    printf '%-10s %10s %10s\n' "$label" "$(mem VmHWM $pids)" "$(mem VmRSS $pids)"
 done
 field() { echo "$raw_line" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-printf '%-10s %8s %-24s %8s %8s %8s\n' "otas. raw" "$(field MBps)" "(one round)" "$(field p50_ms)" \
-    "$(field p99_ms)" "$(field max_ms)"
-echo "(HTTP: medians over $rounds rounds; raw TCP: one round. All servers use sendfile and one"
-echo " worker/thread. CPU ms: the server's CPU time per round (nginx: its worker), which other load"
-echo " on the machine disturbs far less than MB/s. nginx memory = master + worker; otaserver memory"
-echo " includes the raw round)"
+echo "raw TCP (otaserver only, one round): $(field MBps) MB/s, p50 $(field p50_ms) ms, p99 $(field p99_ms) ms"
+echo "(MB/s: image bytes over the summed wave times; p50/p99: completion time of each download from"
+echo " the start of its wave; cpu_ms: the server's CPU time per round from /proc/PID/schedstat (nginx:"
+echo " its worker), which other load on the machine disturbs far less than MB/s. Ratios > 1 favour"
+echo " otaserver for MB/s, < 1 for cpu_ms. nginx memory = master + worker; otaserver memory includes"
+echo " the raw round)"
