@@ -205,37 +205,37 @@ static void fe_sq_n(fe *h, const fe *f, unsigned n)
 
 /*
  * The exponent ladder shared by inversion and square roots: z^(2^250 - 1) from z^(2^k - 1)
- * for k = 5, 10, 20, 40, 50, 100, 200, 250, using z^(2^a - 1)^(2^b) * z^(2^b - 1) = z^(2^(a+b) - 1).
- * Also returns z^11, which inversion needs for its tail.
+ * for k = 5, 10, 20, 40, 50, 100, 200, 250, using z^(2^a - 1)^(2^b) * z^(2^b - 1) = z^(2^(a+b) -
+ * 1). Also returns z^11, which inversion needs for its tail. The steps after z^(2^5 - 1) are a
+ * table (x[dst] = x[src]^(2^n) * x[mul]), which is smaller code than a call sequence.
  */
 static void fe_pow_2_250_1(fe *out, fe *z11, const fe *z)
 {
+    static const uint8_t steps[][4] = {
+        /* n, dst, src, mul      then x[0], x[1], x[2] = z^(2^k - 1) for k = */
+        {5, 1, 0, 0},   /* 5, 10, - */
+        {10, 2, 1, 1},  /* 5, 10, 20 */
+        {20, 0, 2, 2},  /* 40, 10, 20 */
+        {10, 0, 0, 1},  /* 50, 10, 20 */
+        {50, 2, 0, 0},  /* 50, 10, 100 */
+        {100, 1, 2, 2}, /* 50, 200, 100 */
+        {50, 1, 1, 0},  /* 50, 250, 100 */
+    };
+    fe x[3];
     fe z2;
-    fe z9;
-    fe a;
-    fe b;
-    fe c;
 
-    fe_sq(&z2, z);            /* z^2 */
-    fe_sq_n(&a, &z2, 2);      /* z^8 */
-    fe_mul(&z9, &a, z);       /* z^9 */
-    fe_mul(z11, &z9, &z2);    /* z^11 */
-    fe_sq(&a, z11);           /* z^22 */
-    fe_mul(&a, &a, &z9);      /* z^31 = z^(2^5 - 1) */
-    fe_sq_n(&b, &a, 5);
-    fe_mul(&a, &b, &a);       /* 2^10 - 1 */
-    fe_sq_n(&b, &a, 10);
-    fe_mul(&b, &b, &a);       /* 2^20 - 1 */
-    fe_sq_n(&c, &b, 20);
-    fe_mul(&b, &c, &b);       /* 2^40 - 1 */
-    fe_sq_n(&b, &b, 10);
-    fe_mul(&a, &b, &a);       /* 2^50 - 1 */
-    fe_sq_n(&b, &a, 50);
-    fe_mul(&b, &b, &a);       /* 2^100 - 1 */
-    fe_sq_n(&c, &b, 100);
-    fe_mul(&b, &c, &b);       /* 2^200 - 1 */
-    fe_sq_n(&b, &b, 50);
-    fe_mul(out, &b, &a);      /* 2^250 - 1 */
+    fe_sq(&z2, z);               /* z^2 */
+    fe_sq_n(&x[1], &z2, 2);      /* z^8 */
+    fe_mul(&x[2], &x[1], z);     /* z^9 */
+    fe_mul(z11, &x[2], &z2);     /* z^11 */
+    fe_sq(&x[0], z11);           /* z^22 */
+    fe_mul(&x[0], &x[0], &x[2]); /* z^31 = z^(2^5 - 1) */
+    for (unsigned i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const uint8_t *st = steps[i];
+        fe_sq_n(&x[st[1]], &x[st[2]], st[0]);
+        fe_mul(&x[st[1]], &x[st[1]], &x[st[3]]);
+    }
+    *out = x[1];
 }
 
 /* h = 1/z = z^(p - 2) = z^(2^255 - 21) = (z^(2^250 - 1))^(2^5) * z^11 (Fermat; 1/0 gives 0). */
@@ -502,10 +502,10 @@ ED25519_NOINLINE static int ge_frombytes(ge_ext *p, const uint8_t s[32], const f
 
     /* Candidate root x = u v^3 (u v^7)^((p - 5) / 8). */
     fe_sq(&v3, &v);
-    fe_mul(&v3, &v3, &v);       /* v^3 */
+    fe_mul(&v3, &v3, &v); /* v^3 */
     fe_sq(&t, &v3);
-    fe_mul(&t, &t, &v);         /* v^7 */
-    fe_mul(&t, &t, &u);         /* u v^7 */
+    fe_mul(&t, &t, &v); /* v^7 */
+    fe_mul(&t, &t, &u); /* u v^7 */
     fe_pow_p58(&t, &t);
     fe_mul(&t, &t, &v3);
     fe_mul(&p->X, &t, &u);
