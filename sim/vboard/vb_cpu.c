@@ -312,7 +312,14 @@ void vb_ff_flash_sr_read(struct vboard *vb)
     vb->ff_insns += k * vb->ffp_insns;
     vb->ffp_cyc += k * vb->ffp_period;
     vb_pace_exempt(vb, skip);
+    uint64_t cycles_after = vb->cycles + k * vb->ffp_period;
     vb_advance_to(vb, vb->now_ps + skip, VB_T_CPU);
+    if (!vb->halting) {
+        /* vb_advance_to counts cycles per step between events, rounding each step down: the
+         * passes jumped over are whole cycles, as if they had run. */
+        vb->cycles = cycles_after;
+        vb_reschedule(vb);
+    }
 }
 
 /* ---------------------------------------------------------------- NVIC */

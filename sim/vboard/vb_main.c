@@ -703,7 +703,7 @@ static void usage(void)
             "              [--cut-mode clean|torn|partial-erase]\n"
             "              [--stop-on TEXT] [--timeout-ms MS] [--max-resets N] [--summary]\n"
             "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--no-fast-forward]\n"
-            "              [--trace-irq]\n"
+            "              [--trace-irq] [--trace-flash]\n"
             "              [--wrp-sectors MASK]\n");
 }
 
@@ -724,7 +724,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
     enum {
         O_FLASH = 256, O_FRESH, O_LOAD, O_MAP, O_DNS, O_PRESS_AT, O_PRESS_ON, O_HOLD, O_CUT_MS,
         O_CUT_OP, O_CUT_MODE, O_STOP_ON, O_TIMEOUT, O_MAX_RESETS, O_SUMMARY, O_UART_LOG, O_SEED,
-        O_VBAT, O_NO_PACE, O_NO_FF, O_TRACE_IRQ, O_WRP, O_HELP
+        O_VBAT, O_NO_PACE, O_NO_FF, O_TRACE_IRQ, O_TRACE_FLASH, O_WRP, O_HELP
     };
     static const struct option lo[] = {
         {"flash", required_argument, NULL, O_FLASH},
@@ -748,6 +748,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
         {"no-pace", no_argument, NULL, O_NO_PACE},
         {"no-fast-forward", no_argument, NULL, O_NO_FF},
         {"trace-irq", no_argument, NULL, O_TRACE_IRQ},
+        {"trace-flash", no_argument, NULL, O_TRACE_FLASH},
         {"wrp-sectors", required_argument, NULL, O_WRP},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -857,6 +858,9 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
             break;
         case O_NO_FF:
             o->no_ff = true;
+            break;
+        case O_TRACE_FLASH:
+            o->trace_flash = true;
             break;
         case O_TRACE_IRQ:
             o->trace_irq = true;

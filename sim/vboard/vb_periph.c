@@ -591,6 +591,15 @@ static bool flash_op_start(struct vboard *vb, int op, uint32_t addr, uint32_t da
     f->busy = true;
     f->busy_end_ps = vb->now_ps + duration_ps;
     f->busy_ps += duration_ps;
+    if (vb->opt.trace_flash) {
+        if (op == 1) {
+            vb_log(vb, "flash op %llu: program 0x%08x <- 0x%08x", (unsigned long long)f->ops_total,
+                   addr, data);
+        } else {
+            vb_log(vb, "flash op %llu: %s %u", (unsigned long long)f->ops_total,
+                   op == 2 ? "erase sector" : "mass erase", addr);
+        }
+    }
     if (vb->opt.cut_at_flash_op >= 0 && (uint64_t)vb->opt.cut_at_flash_op == f->ops_total &&
         !vb->cut_done) {
         vb->cut_done = true;

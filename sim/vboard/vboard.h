@@ -108,6 +108,7 @@ struct vb_options {
     bool no_pace;
     bool no_ff;                 /* --no-fast-forward: emulate every pass of a BSY polling loop */
     bool trace_irq;
+    bool trace_flash;           /* log every flash operation as it starts */
     uint32_t wrp_sectors;      /* option bytes: sectors write-protected (nWRP = 0) */
 };
 
