@@ -50,6 +50,14 @@
 #define APP_STATIC_DNS "192.168.1.1"
 #endif
 
+/* 1: probe the address DHCP acknowledged with ARP before using it, as RFC 2131 4.4.1 recommends
+ * (SHOULD): a conflicting host is detected and the address declined. The probe waits for the
+ * W5500's ARP timeout, 1.8 s (RTR 200 ms x (RCR 8 + 1)), on every update. 0: skip it, for networks
+ * whose DHCP server is trusted to hand out free addresses (most servers ping before offering). */
+#ifndef APP_DHCP_CONFLICT_PROBE
+#define APP_DHCP_CONFLICT_PROBE 1
+#endif
+
 /* ---- Timeouts (milliseconds) -------------------------------------------------------------- */
 /* PHY link up after the W5500 reset. */
 #ifndef APP_LINK_TIMEOUT_MS
@@ -119,6 +127,8 @@ _Static_assert(APP_SERVER_PROTO == APP_PROTO_RAW || APP_SERVER_PROTO == APP_PROT
                    APP_SERVER_PROTO == APP_PROTO_HTTP,
                "APP_SERVER_PROTO must be APP_PROTO_RAW, APP_PROTO_RAW_RESUME or APP_PROTO_HTTP");
 _Static_assert(APP_USE_DHCP == 0 || APP_USE_DHCP == 1, "APP_USE_DHCP is 0 or 1");
+_Static_assert(APP_DHCP_CONFLICT_PROBE == 0 || APP_DHCP_CONFLICT_PROBE == 1,
+               "APP_DHCP_CONFLICT_PROBE is 0 or 1");
 _Static_assert(sizeof(APP_SERVER_HOST) > 1 && sizeof(APP_SERVER_HOST) <= 64,
                "APP_SERVER_HOST: 1..63 characters");
 _Static_assert(sizeof(APP_SERVER_PATH) > 1 && sizeof(APP_SERVER_PATH) <= 128,

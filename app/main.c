@@ -314,6 +314,7 @@ static bool app_ota_setup(void)
 #endif
     ncfg.tcp_sn = APP_SN_TCP;
     ncfg.dhcp_sn = APP_SN_DHCP;
+    ncfg.dhcp_skip_conflict_probe = APP_DHCP_CONFLICT_PROBE == 0;
     ncfg.dns_sn = APP_SN_DNS;
     /* DHCP xid and DNS ids differ per device (unique ID) and per boot (time of the press). */
     uint32_t seed = systick_ms();
@@ -375,7 +376,9 @@ static void app_ota_start(void)
 #if APP_SERVER_PROTO == APP_PROTO_HTTP
     app_log(APP_SERVER_PATH);
 #endif
-    app_log_line(APP_USE_DHCP ? " (DHCP)" : " (static address)");
+    app_log_line(!APP_USE_DHCP              ? " (static address)"
+                 : APP_DHCP_CONFLICT_PROBE ? " (DHCP)"
+                                           : " (DHCP, no ARP probe)");
     if (!app_ota_setup()) {
         return;
     }

@@ -8,6 +8,7 @@
 #   app_dns     HTTP to a host name resolved with DNS, address from DHCP, version APP_VERSION
 #   app_rawr    raw TCP with otaserver's offset extension (resumable), DHCP, version APP_VERSION
 #   app_big_v2  app_v2 with filler for a ~200 KB image (update benchmark)
+#   app_noprobe app with APP_DHCP_CONFLICT_PROBE=0 (update benchmark: DHCP without the ARP probe)
 
 if(NOT APP_VERSION MATCHES "^([0-9]+)\\.([0-9]+)\\.([0-9]+)\\+([0-9]+)$")
     message(FATAL_ERROR "APP_VERSION '${APP_VERSION}' is not M.m.r+b")
@@ -30,3 +31,4 @@ app_firmware(app_dns VERSION ${APP_VERSION}
     DEFINES APP_SERVER_HOST="${APP_E2E_HOST}")
 # 200 KB of image: the filler plus the program itself (about 30 KB) and the image's header/TLVs.
 app_firmware(app_big_v2 VERSION ${APP_NEXT_VERSION} DEFINES APP_PAD_BYTES=165376)
+app_firmware(app_noprobe VERSION ${APP_VERSION} DEFINES APP_DHCP_CONFLICT_PROBE=0)

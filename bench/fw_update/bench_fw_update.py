@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Device time of one ~200 KB update on the virtual board (STM32F446 at 180 MHz, W5500 at 22.5 MHz
-SPI), phase by phase, next to the tutorial's pacing and the physical limit of the flash and SPI.
+SPI), phase by phase, against the physical limit of the flash and SPI and the tutorial's pacing.
 
-Three vboard runs on one flash file, the real bootloader and application (app/variants.cmake):
-  download  factory.hex (app, version 1), button, HTTP from otaserver serving app_big_v2.img,
-            stopped when the image is verified and marked pending
-  install   power on: the bootloader validates, copies and verifies, then the new application
-            starts (stopped at its ready line)
+Runs of the real bootloader and application (app/variants.cmake), HTTP from otaserver serving
+app_big_v2.img:
+  download  factory.hex (app, version 1), button at the ready line; runs of the same start stopped
+            at the ready line, at "network up", at "download complete" (with --trace-flash: the
+            first flash write marks the accepted header) and at "marked pending": the differences
+            of their summaries are the phases link + DHCP, connect + transfer, verify + mark
+  noprobe   the same with app_noprobe (APP_DHCP_CONFLICT_PROBE=0)
+  install   power on from the "marked pending" flash: stopped at "boot: installing" (validation),
+            and a whole run with --trace-flash that splits erase + copy, verification of the copy
+            and the new header + start of version 2 at the flash operations' timestamps
   boot      power on again: the bootloader verifies the installed application and jumps
-Each run's vboard summary gives its virtual time split into CPU, SPI, waiting (WFI) and the flash
-BSY time (the CPU polls BSY from RAM during erases and programs, so BSY time is inside "cpu").
+Each summary splits virtual time into CPU, SPI, waiting (WFI) and flash BSY time (the CPU polls BSY
+from RAM during erases and programs, so BSY time is inside "cpu"; "cpu other" is what remains).
 
 usage: bench_fw_update.py --vboard VBOARD --tools HOSTDIR --fw FWDIR --src SRCDIR --work DIR
 """
@@ -18,6 +23,7 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -32,6 +38,7 @@ PROGRAM_US_PER_WORD = 16.0
 SPI_HZ = 22.5e6
 # Flash sectors (KB) of the staging area (3-5) and the application area (6-7), and sector 2.
 STAGING_SECTORS = [16, 64, 128]
+SECTOR_KB = {0: 16, 1: 16, 2: 16, 3: 16, 4: 64, 5: 128, 6: 128, 7: 128}
 APP_SECTORS = [128, 128]
 APPHDR_KB = 16
 # The tutorial's server pacing (../shared/reference/tutorial-system.md): 512-byte chunks, 250 ms.
@@ -40,6 +47,7 @@ TUTORIAL_DELAY_MS = 250.0
 
 
 def breakdown(run):
+    """Cumulative virtual-time split of one run (vboard summary)."""
     out = run.out
     m = re.search(r'virtual time: ([0-9.]+) ms \(cpu ([0-9.]+), flash (?:stall|busy) ([0-9.]+), '
                   r'spi ([0-9.]+), waiting ([0-9.]+)\)', out)
@@ -48,10 +56,74 @@ def breakdown(run):
     w = re.search(r'w5500: (\d+) SPI bytes, (\d+) frames, (\d+) bytes received', out)
     s = run.summary()
     total, cpu, stall, spi, wait = (float(x) for x in m.groups())
-    busy = float(b.group(1)) if b else None
+    busy = float(b.group(1)) if b else 0.0
     return {'total': total, 'cpu': cpu, 'stall': stall, 'spi': spi, 'wait': wait, 'busy': busy,
             'ops': s['ops'], 'programs': s['programs'],
             'spi_bytes': int(w.group(1)) if w else 0, 'rx': int(w.group(3)) if w else 0}
+
+
+def minus(a, b):
+    """Phase = cumulative a - cumulative b (b from a run of the same start stopped earlier)."""
+    return {k: a[k] - b[k] for k in ('total', 'cpu', 'stall', 'spi', 'wait', 'busy', 'ops',
+                                     'programs', 'spi_bytes', 'rx')}
+
+
+def flash_trace(run):
+    """[(virtual ms, op text)] of a --trace-flash run."""
+    return [(float(m.group(1)), m.group(2))
+            for m in re.finditer(r'\[vboard\s+([0-9.]+) ms\] flash op \d+: ([^\n]*)', run.out)]
+
+
+def op_busy_ms(text):
+    """BSY time of one traced operation at the datasheet typical figures vboard models."""
+    m = re.match(r'erase sector (\d+)', text)
+    if m:
+        return ERASE_MS[SECTOR_KB[int(m.group(1))]]
+    return PROGRAM_US_PER_WORD / 1000 if text.startswith('program') else 0.0
+
+
+def run_vboard(ctx, flash, stop_on, trace=False, loads=(), fresh=False, maps=(), press_on=None):
+    """One vboard run (fw_ota.vboard's arguments, plus --trace-flash)."""
+    args = [ctx.vboard, '--flash', flash, '--summary', '--timeout-ms', '120000',
+            '--max-resets', '8', '--stop-on', stop_on]
+    if fresh:
+        args.append('--fresh')
+    if trace:
+        args.append('--trace-flash')
+    for x in loads:
+        args += ['--load', x]
+    for x in maps:
+        args += ['--map', x]
+    if press_on:
+        args += ['--press-button-on', press_on]
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=fw_ota.HANG_GUARD_S)
+    r = fw_ota.Run(p.returncode, p.stdout.decode('utf-8', 'replace'))
+    fw_ota.check(r.rc == 0 and f'stop text "{stop_on}" seen' in r.out,
+                 f'run to "{stop_on}" failed (exit {r.rc})')
+    return r
+
+
+def download(ctx, work, variant, img_path, stop_on, trace=False):
+    """Fresh factory board of variant, button at its ready line, HTTP from otaserver, stopped at
+    stop_on (None: at the ready line, before anything of the update). Returns (run, flash file,
+    press time)."""
+    srv = fw_ota.server_info(ctx.fw, variant)
+    v1 = fw_ota.image_info(os.path.join(ctx.fw, variant + '.img'))
+    sub = tempfile.mkdtemp(dir=work, prefix=variant + '-')
+    server = fw_ota.OtaServer(ctx, img_path, sub)
+    try:
+        flash = os.path.join(sub, 'board.flash')
+        ready = f'app: running v{v1["version"]}'
+        r = run_vboard(ctx, flash, stop_on or ready, trace=trace,
+                       loads=[fw_ota.factory_hex(ctx, variant, sub)], fresh=True,
+                       maps=[f'{srv["host"]}:{srv["port"]}={server.port_for(srv["proto"])}'],
+                       press_on=ready)
+    finally:
+        server.stop()
+    t = r.time_of('button PC13 pressed')
+    fw_ota.check(t is not None or stop_on is None, 'button not pressed')
+    return r, flash, t
 
 
 def sectors_for(size, sectors_kb):
@@ -68,6 +140,62 @@ def fmt(ms):
     return '-' if ms is None else (f'{ms / 1000:.2f} s' if ms >= 1000 else f'{ms:.0f} ms')
 
 
+def measure(ctx, work, img_path, v1, v2):
+    """All runs of the benchmark; returns the phase rows (virtual-time splits)."""
+    ph = {}
+    wait_pending = 'app: image verified and marked pending'
+    # Download, cut into phases by runs of the same start stopped at each phase's end.
+    r0, _, _ = download(ctx, work, 'app', img_path, None)
+    ra, _, _ = download(ctx, work, 'app', img_path, 'app: network up')
+    rb, _, _ = download(ctx, work, 'app', img_path, 'app: download complete, verifying',
+                        trace=True)
+    r1, flash, t_press = download(ctx, work, 'app', img_path, wait_pending)
+    s0, sa, sb, s1 = breakdown(r0), breakdown(ra), breakdown(rb), breakdown(r1)
+    ph['bringup'] = minus(sa, s0)
+    ph['transfer'] = minus(sb, sa)
+    ph['verify'] = minus(s1, sb)
+    ph['download'] = minus(s1, s0)
+    tr = flash_trace(rb)
+    fw_ota.check(len(tr) > 0, 'no flash operation in the download')
+    # network up -> header accepted (its DL_START record is the download's first flash write)
+    ph['connect_ms'] = tr[0][0] - sa['total']
+    ph['t_press'] = t_press
+    # Without the DHCP ARP probe (APP_DHCP_CONFLICT_PROBE=0), same image and server.
+    rn0, _, _ = download(ctx, work, 'app_noprobe', img_path, None)
+    rna, _, _ = download(ctx, work, 'app_noprobe', img_path, 'app: network up')
+    rn1, _, _ = download(ctx, work, 'app_noprobe', img_path, wait_pending)
+    ph['np_bringup'] = minus(breakdown(rna), breakdown(rn0))
+    ph['np_download'] = minus(breakdown(rn1), breakdown(rn0))
+    # Install from the "marked pending" flash: validation ends at "installing"; the trace splits
+    # the rest into copy (erases + programs of sectors 6-7), verification of the copy (no flash
+    # operation until sector 2 is erased) and the new header + start of version 2.
+    part = os.path.join(work, 'install-part.flash')
+    shutil.copy(flash, part)
+    ri1 = run_vboard(ctx, part, 'boot: installing')
+    r2 = run_vboard(ctx, flash, f'app: running v{v2["version"]}', trace=True)
+    fw_ota.check_installed(r2, flash, v1, v2)
+    si1, s2 = breakdown(ri1), breakdown(r2)
+    tr = flash_trace(r2)
+    fw_ota.check(any(x.startswith('erase sector 6') for _, x in tr), 'sector 6 not erased')
+    e2 = [k for k, (_, x) in enumerate(tr) if x.startswith('erase sector 2')]
+    fw_ota.check(len(e2) == 1, 'install: sector 2 not erased exactly once')
+    k2 = e2[0]
+    copy_end = tr[k2 - 1][0] + op_busy_ms(tr[k2 - 1][1])
+    ph['validate'] = si1
+    ph['copy'] = {'total': copy_end - si1['total'],
+                  'busy': sum(op_busy_ms(x) for _, x in tr[:k2]), 'ops': k2}
+    ph['check'] = {'total': tr[k2][0] - copy_end, 'busy': 0.0, 'ops': 0}
+    ph['header'] = {'total': s2['total'] - tr[k2][0],
+                    'busy': sum(op_busy_ms(x) for _, x in tr[k2:]), 'ops': len(tr) - k2}
+    ph['install'] = s2
+    r3 = run_vboard(ctx, flash, f'app: running v{v2["version"]}')
+    fw_ota.check(r3.summary()['ops'] == 0, 'plain boot wrote flash')
+    ph['boot'] = breakdown(r3)
+    ph['dl_rx'] = s1['rx']
+    ph['dl_spi_bytes'] = s1['spi_bytes']
+    return ph
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ('--vboard', '--tools', '--fw', '--src', '--work'):
@@ -78,32 +206,17 @@ def main():
     ctx.jobs = 1
     os.makedirs(ctx.work, exist_ok=True)
     work = tempfile.mkdtemp(dir=ctx.work, prefix='bench-')
+    img_path = os.path.join(ctx.fw, 'app_big_v2.img')
     try:
-        img_path = os.path.join(ctx.fw, 'app_big_v2.img')
         v2 = fw_ota.image_info(img_path)
         v1 = fw_ota.image_info(os.path.join(ctx.fw, 'app.img'))
-        srv = fw_ota.server_info(ctx.fw, 'app')
-        server = fw_ota.OtaServer(ctx, img_path, work)
-        try:
-            r1, flash, _, _ = fw_ota.update_run(ctx, work, 'app', server.port_for(srv['proto']), v2,
-                                                stop_on='app: image verified and marked pending')
-        finally:
-            server.stop()
-        fw_ota.check(r1.rc == 0, f'download run exit {r1.rc}')
-        t_press = r1.time_of('button PC13 pressed')
-        r2 = fw_ota.vboard(ctx, flash, stop_on=f'app: running v{v2["version"]}')
-        fw_ota.check_installed(r2, flash, v1, v2)
-        r3 = fw_ota.vboard(ctx, flash, stop_on=f'app: running v{v2["version"]}')
-        fw_ota.check(r3.rc == 0 and r3.summary()['ops'] == 0, 'plain boot failed or wrote flash')
+        ph = measure(ctx, work, img_path, v1, v2)
     except fw_ota.Fail as e:
         print(f'bench fw_update: FAIL {e}')
         return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    d, i, b = breakdown(r1), breakdown(r2), breakdown(r3)
-    # The download run includes the boot of version 1 before the press: count from the press.
-    d_ms = d['total'] - t_press
     size = v2['size']
     payload = len(v2['payload'])
     # Physical limit: every sector erase and word program at the datasheet's typical time, plus
@@ -117,42 +230,69 @@ def main():
     lim_in = (sum(ERASE_MS[k] for k in app_sec) + ERASE_MS[APPHDR_KB] +
               (payload + v2['desc_len']) / 4 * PROGRAM_US_PER_WORD / 1000 +
               hdr_words * PROGRAM_US_PER_WORD / 1000)
+    lim = lim_dl + lim_in
     tut_dl = math.ceil(size / TUTORIAL_CHUNK) * TUTORIAL_DELAY_MS
-
-    def other(x, span):
-        busy = x['busy'] or 0.0
-        return span - busy - x['spi'] - x['wait'] - x['stall']
 
     print(f'fw_update: {os.path.basename(img_path)} {v1["version"]} -> {v2["version"]}, '
           f'image {size} bytes ({size / 1024:.1f} KB), payload {payload} bytes; HTTP, DHCP')
     print('device time at 180 MHz (vboard virtual time); flash busy = BSY time at the datasheet '
-          'typical figures, polled by the CPU')
-    hdr = (f'{"phase":<10}{"device":>10}{"flash busy":>12}{"spi":>9}{"waiting":>10}'
-           f'{"cpu other":>11}{"flash ops":>11}{"tutorial pacing":>17}{"physical limit":>16}')
+          'typical figures (the CPU polls it from SRAM); each phase from runs of the same start '
+          'stopped at its end')
+    hdr = (f'{"phase":<32}{"device":>9}{"flash busy":>12}{"spi":>8}{"waiting":>9}'
+           f'{"cpu other":>11}{"flash ops":>10}{"physical limit":>16}')
     print(hdr)
     print('-' * len(hdr))
-    rows = [
-        ('download', d_ms, d, fmt(tut_dl), fmt(lim_dl)),
-        ('install', i['total'], i, '-', fmt(lim_in)),
-        ('boot', b['total'], b, '-', fmt(0.0)),
-    ]
-    for name, span, x, tut, lim in rows:
-        print(f'{name:<10}{fmt(span):>10}{fmt(x["busy"]):>12}{fmt(x["spi"]):>9}{fmt(x["wait"]):>10}'
-              f'{fmt(other(x, span)):>11}{x["ops"]:>11}{tut:>17}{lim:>16}')
-    total = d_ms + i['total']
-    print(f'{"update":<10}{fmt(total):>10}{"":>12}{"":>9}{"":>10}{"":>11}'
-          f'{d["ops"] + i["ops"]:>11}{fmt(tut_dl + i["total"]):>17}{fmt(lim_dl + lim_in):>16}')
+
+    def row(name, x, limit=None, full=True):
+        busy = x.get('busy', 0.0)
+        spi = x.get('spi', 0.0) if full else 0.0
+        wait = x.get('wait', 0.0) if full else 0.0
+        other = x['total'] - busy - spi - wait - (x.get('stall', 0.0) if full else 0.0)
+        print(f'{name:<32}{fmt(x["total"]):>9}{fmt(busy):>12}{fmt(spi) if full else "-":>8}'
+              f'{fmt(wait) if full else "-":>9}{fmt(other):>11}{x["ops"]:>10}'
+              f'{fmt(limit) if limit is not None else "":>16}')
+
+    dl, ins = ph['download'], ph['install']
+    bring = ph['bringup']
+    row('download (from the button)', dl, lim_dl)
+    row('  link + DHCP (with ARP probe)', bring, 0.0)
+    print(f'{"  connect + request + header":<32}{fmt(ph["connect_ms"]):>9}  (inside the next row)')
+    row('  transfer to staging', ph['transfer'], lim_dl)
+    row('  verify (SHA-256, Ed25519) + mark', ph['verify'], 0.0)
+    row('install (power-on to v2 running)', ins, lim_in)
+    row('  validate staged image', ph['validate'], 0.0)
+    row('  erase + copy to sectors 6-7', ph['copy'], lim_in - ERASE_MS[APPHDR_KB] -
+        hdr_words * PROGRAM_US_PER_WORD / 1000, full=False)
+    row('  verify the copy (SHA-256)', ph['check'], 0.0, full=False)
+    row('  new header, start v2', ph['header'], ERASE_MS[APPHDR_KB] +
+        hdr_words * PROGRAM_US_PER_WORD / 1000, full=False)
+    row('boot (power-on to v2 running)', ph['boot'], 0.0)
     print()
-    print(f'download: {d["rx"]} bytes received by the W5500, {d["spi_bytes"]} SPI bytes '
-          f'({d["spi_bytes"] * 8 / SPI_HZ * 1000:.1f} ms of wire time at 22.5 MHz); the download '
-          f'row counts from the button press and includes DHCP (its ARP probe waits 1.8 s)')
+    total = dl['total'] + ins['total']
+    data = total - bring['total']
+    np_total = ph['np_download']['total'] + ins['total']
+    print(f'update = download + install, against the physical limit {fmt(lim)} '
+          f'(download {fmt(lim_dl)} + install {fmt(lim_in)}):')
+    print(f'  whole update, DHCP with ARP probe (product default)   {fmt(total):>8}  '
+          f'{total / lim:.2f}x')
+    print(f'  network bring-up excluded (data path only)            {fmt(data):>8}  '
+          f'{data / lim:.2f}x   (link + DHCP {fmt(bring["total"])} reported separately above)')
+    print(f'  whole update, APP_DHCP_CONFLICT_PROBE=0 (app_noprobe)  {fmt(np_total):>8}  '
+          f'{np_total / lim:.2f}x   (its link + DHCP {fmt(ph["np_bringup"]["total"])})')
+    print(f'  tutorial pacing for the download alone: {fmt(tut_dl)} ({math.ceil(size / TUTORIAL_CHUNK)}'
+          f' chunks of {TUTORIAL_CHUNK} bytes x {TUTORIAL_DELAY_MS:.0f} ms, computed)')
+    print()
+    print(f'download: {ph["dl_rx"]} bytes received by the W5500, {ph["dl_spi_bytes"]} SPI bytes '
+          f'({ph["dl_spi_bytes"] * 8 / SPI_HZ * 1000:.1f} ms of wire time at 22.5 MHz)')
     print(f'staging sectors erased: {"+".join(str(k) for k in st_sec)} KB; application sectors: '
           f'{"+".join(str(k) for k in app_sec)} KB, plus sector 2 (16 KB) for the new header')
-    print(f'tutorial pacing: {math.ceil(size / TUTORIAL_CHUNK)} chunks of {TUTORIAL_CHUNK} bytes '
-          f'x {TUTORIAL_DELAY_MS:.0f} ms (otaserver --chunk-size 512 --chunk-delay 250), computed; '
-          'the install row is ours in every column')
     print('physical limit: datasheet typical erase (16 KB 250 ms, 64 KB 550 ms, 128 KB 1 s) and '
-          '16 us per word at x32, plus the image on the SPI wire; no CPU, no network latency')
+          '16 us per word at x32, plus the image on the SPI wire; no CPU, no network latency, '
+          'no DHCP')
+    print('the ARP probe (RFC 2131 4.4.1, SHOULD) waits for the W5500 ARP timeout, RTR 200 ms x '
+          '(RCR 8 + 1) = 1.8 s; docs/ota.md says when to turn it off')
+    print('rows marked "-" in spi/waiting are split by flash-operation timestamps (--trace-flash) '
+          'and have no SPI or WFI time; "cpu other" there includes flash stalls')
     return 0
 
 

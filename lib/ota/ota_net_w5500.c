@@ -53,7 +53,10 @@ static int nw_ready_poll(void *ctx)
         return OTA_NET_OK;
     }
     if (w->dhcp.dev == NULL || w->dhcp.state == W5500_DHCP_S_FAILED) {
-        rc = w5500_dhcp_start(&w->dhcp, w->dev, w->cfg.dhcp_sn, w->cfg.seed, NULL);
+        struct w5500_dhcp_config dcfg;
+        memset(&dcfg, 0, sizeof dcfg); /* retransmission timing: the driver's defaults */
+        dcfg.skip_conflict_probe = w->cfg.dhcp_skip_conflict_probe;
+        rc = w5500_dhcp_start(&w->dhcp, w->dev, w->cfg.dhcp_sn, w->cfg.seed, &dcfg);
         if (rc != W5500_OK) {
             return nw_map(w, rc);
         }

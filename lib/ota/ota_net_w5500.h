@@ -22,6 +22,10 @@ struct ota_net_w5500_config {
     uint8_t dns_sn;                 /* socket for DNS queries */
     uint16_t first_local_port;      /* TCP source ports count up from here */
     uint32_t seed;                  /* DHCP xid / DNS id seed: differs per boot and device */
+    /* DHCP: bind the acknowledged address without first probing it with ARP (RFC 2131 4.4.1
+     * says SHOULD probe). Saves the probe's ARP timeout (1.8 s with the W5500's defaults) per
+     * lease; the cost is that an address already in use is not detected (DECLINE) before use. */
+    bool dhcp_skip_conflict_probe;
 };
 
 struct ota_net_w5500 {
