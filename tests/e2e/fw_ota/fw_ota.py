@@ -7,7 +7,7 @@ the button when the application's ready line appears, and checks what a user rel
 the resets, the flash contents byte for byte, and the LED.
 
 usage: fw_ota.py SCENARIO --vboard VBOARD --tools HOSTDIR --fw FWDIR --src SRCDIR --work DIR
-                 [--ops FILE] [--sweep]
+                 [--ops FILE] [--sweep] [--jobs N] [--net-jobs N] [--only-if-long]
 scenarios: http, raw, raw_resume, nginx_dns, bad_key, downgrade, powercut
 """
 import argparse
@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 APP_OFF = 0x40000      # application area in the flash file (APP_ADDR - 0x08000000)
 STAGING_OFF = 0x0C000  # staging area
@@ -172,11 +173,16 @@ class Run:
 
 
 def vboard(ctx, flash, loads=(), fresh=False, maps=(), dns=(), press_on=None, stop_on=None,
-           timeout_ms=60000, cut_op=None, cut_mode='clean', max_resets=8, seed=1):
+           timeout_ms=60000, cut_op=None, cut_mode='clean', max_resets=8, seed=1,
+           trace_flash=False, no_fast_forward=False):
     args = [ctx.vboard, '--flash', flash, '--summary', '--timeout-ms', str(timeout_ms),
             '--max-resets', str(max_resets), '--seed', str(seed)]
     if fresh:
         args.append('--fresh')
+    if trace_flash:
+        args.append('--trace-flash')
+    if no_fast_forward:
+        args.append('--no-fast-forward')
     for x in loads:
         args += ['--load', x]
     for x in maps:
@@ -439,97 +445,259 @@ def scenario_bad(ctx, work, kind):
               'staged bad image not recognised on the next boot')
 
 
-def pc_samples(ops, sweep):
-    """(flash op, cut mode, phase, expected op text or None) to cut at."""
-    d, i = ops['download'], ops['install']
-    hdr_ops = ops['desc_len'] // 4 + 16  # descriptor copy + 16 header words after the erase
-    samples = [
-        (max(1, d // 3), 'torn', 'download', None),
-        (d - 2, 'torn', 'download', 'program'),  # the PENDING record
-        (d + 1, 'partial-erase', 'install', 'erase sector 6'),
-        (d + i - hdr_ops, 'partial-erase', 'install', 'erase sector 2'),
-    ]
+# ---------------------------------------------------------------- power cuts
+#
+# Baseline (once): the download + mark run and the install run, each with --trace-flash, give
+# the text of every flash operation of a whole update; the flash file at "marked pending" is kept.
+# Cases: a cut at one operation in one mode, then power back on until version 2 runs.
+#   download phase: fresh factory board, button, download from otaserver, cut at op n;
+#   install phase: from the kept "marked pending" flash (no network needed: the install is the
+#   bootloader's), cut at install op n; a few install cases also go the whole way from the
+#   factory image (software reset to the bootloader, as on the board).
+# Sample (make test): every erase in all three modes, the first and last word of every
+# sector-2 record, header and descriptor write (torn and clean; every word of the install's
+# descriptor + header torn), plus operations at a fixed stride over the rest of each phase with
+# the modes in turn. --sweep: every operation of both phases (modes in turn; erases and sector-2
+# writes in all three modes).
+
+PC_MODES = ('clean', 'torn', 'partial-erase')
+SECTOR2 = (0x08008000, 0x0800C000)
+
+
+def trace_ops(run):
+    """[(virtual ms, text)] of the flash operations of a --trace-flash run (index 0 = op 1)."""
+    ops = [(int(m.group(2)), float(m.group(1)), m.group(3))
+           for m in re.finditer(r'\[vboard\s+([0-9.]+) ms\] flash op (\d+): ([^\n]*)', run.out)]
+    check(ops and [n for n, _, _ in ops] == list(range(1, len(ops) + 1)), 'flash op trace broken')
+    return [(t, text) for _, t, text in ops]
+
+
+def sector2_addr(text):
+    m = re.match(r'program 0x([0-9a-f]{8}) <- ', text)
+    a = int(m.group(1), 16) if m else None
+    return a if a is not None and SECTOR2[0] <= a < SECTOR2[1] else None
+
+
+def sector2_writes(trace):
+    """(first, last) ops (1-based) of each sector-2 write: consecutive word programs at
+    consecutive addresses less than 0.1 ms apart (one flash_port_program call)."""
+    groups = []
+    prev = None
+    for i, (t, text) in enumerate(trace, 1):
+        a = sector2_addr(text)
+        if a is None:
+            prev = None
+            continue
+        if prev is not None and a == prev[0] + 4 and t - prev[1] < 0.1:
+            groups[-1] = (groups[-1][0], i)
+        else:
+            groups.append((i, i))
+        prev = (a, t)
+    return groups
+
+
+def pc_phase_samples(ops, phase, sweep, stride_cases, every_sector2_word):
+    """{op: [modes]} for one phase."""
+    want = {}
+
+    def add(n, *modes):
+        lst = want.setdefault(n, [])
+        for m in modes:
+            if m not in lst:
+                lst.append(m)
+
+    for n, (_, t) in enumerate(ops, 1):
+        if t.startswith('erase') or t.startswith('mass erase'):
+            add(n, *PC_MODES)
+    for first, last in sector2_writes(ops):
+        add(first, 'torn', 'clean')
+        add(last, 'torn', 'clean')
+        if sweep or every_sector2_word:
+            for n in range(first, last + 1):
+                add(n, 'torn')
     if sweep:
-        modes = ['clean', 'torn', 'partial-erase']
-        for k in range(1, 12):
-            samples.append((max(1, d * k // 12), modes[k % 3], 'download', None))
-        for k in range(1, 12):
-            samples.append((d + i * k // 12, modes[(k + 1) % 3], 'install', None))
-        samples.append((d + i - hdr_ops + 1, 'torn', 'install', 'program'))
-        samples.append((d + i, 'torn', 'install', 'program'))
-    return samples
+        for n in range(1, len(ops) + 1):
+            if n not in want:
+                add(n, PC_MODES[n % 3])
+    else:
+        step = max(1, len(ops) // stride_cases)
+        for k, n in enumerate(range(step // 2 + 1, len(ops) + 1, step)):
+            if n not in want:
+                add(n, PC_MODES[k % 3])
+    return want
 
 
-def pc_case(ctx, work, n, mode, phase, op_text, v1, v2, srv, hexf, seed, d_ops):
-    flash = os.path.join(work, f'pc-{n}-{mode}.flash')
-    server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'),
-                       tempfile.mkdtemp(dir=work, prefix=f'srv-{n}-'))
-    try:
-        r = vboard(ctx, flash, loads=[hexf], fresh=True,
-                   maps=[f'{srv["host"]}:{srv["port"]}={server.port_for(srv["proto"])}'],
+def pc_sample(d_ops, i_ops, sweep):
+    """[(phase, op within the phase, mode, via)]: via 'factory' runs the whole update from the
+    factory image, 'pending' starts from the kept flash at "marked pending"."""
+    cases = []
+    for n, modes in sorted(pc_phase_samples(d_ops, 'download', sweep, 40, False).items()):
+        cases += [('download', n, m, 'factory') for m in modes]
+    for n, modes in sorted(pc_phase_samples(i_ops, 'install', sweep, 150, True).items()):
+        cases += [('install', n, m, 'pending') for m in modes]
+    # The install after the application's software reset, not from a power-on: first and last
+    # operation of the install and the sector-2 erase.
+    s2 = [n for n, (_, t) in enumerate(i_ops, 1) if t == 'erase sector 2']
+    for n, m in ((1, 'clean'), (s2[0] if s2 else 1, 'partial-erase'), (len(i_ops), 'torn')):
+        cases.append(('install', n, m, 'factory'))
+    return cases
+
+
+def pc_case(ctx, work, case, k, base):
+    phase, n, mode, via = case
+    d_ops, i_ops = base['d_ops'], base['i_ops']
+    v1, v2 = base['v1'], base['v2']
+    flash = os.path.join(work, f'pc-{phase}-{n}-{mode}-{via}.flash')
+    if via == 'factory':
+        cut = n if phase == 'download' else len(d_ops) + n
+        r = vboard(ctx, flash, loads=[base['hexf']], fresh=True, maps=[base['map']],
                    press_on=f'app: running v{v1["version"]}',
-                   stop_on=f'app: running v{v2["version"]}', cut_op=n, cut_mode=mode,
-                   timeout_ms=120000, seed=seed)
-    finally:
-        server.stop()
+                   stop_on=f'app: running v{v2["version"]}', cut_op=cut, cut_mode=mode,
+                   timeout_ms=120000, seed=k)
+    else:
+        shutil.copyfile(base['pending'], flash)
+        cut = n
+        r = vboard(ctx, flash, stop_on=f'app: running v{v2["version"]}', cut_op=cut,
+                   cut_mode=mode, timeout_ms=60000, seed=k)
+    want = (d_ops if phase == 'download' else i_ops)[n - 1][1]
     try:
         m = re.search(r'power cut at flash op (\d+) \(([^)]*)\)', r.out)
-        check(m is not None and int(m.group(1)) == n, f'no power cut at flash op {n}')
-        if op_text:
-            check(m.group(2).startswith(op_text), f'op {n} is "{m.group(2)}", not {op_text}')
+        check(m is not None and int(m.group(1)) == cut, f'no power cut at flash op {cut}')
+        # The same operation as in the baseline: the update runs the same way up to the cut.
+        check(m.group(2) == want, f'op {cut} is "{m.group(2)}", baseline "{want}"')
         cut_at = m.start()
-        reset_sw = r.out.find('reset: software')
+        before, after = r.out[:cut_at], r.out[cut_at:]
+        again = None
         if phase == 'download':
-            check(reset_sw < 0 or reset_sw > cut_at, 'cut came after the reset to install')
-            after = r.out[cut_at:]
-            check('app: unfinished download found' in after or
-                  'app: complete download found, verified' in after,
-                  'the application did not pick up the interrupted download')
-            if 2500 <= n <= d_ops - 32:
-                # Well past the first 4 KB checkpoint and before the last one: the download must
-                # continue from a proven checkpoint, not from byte 0.
+            check('reset: software' not in before, 'cut came after the reset to install')
+            picked = ('app: unfinished download found' in after or
+                      'app: complete download found, verified' in after)
+            if n <= base['start_end'] and not picked:
+                # Cut in the first record of the download: no update is on record, the board
+                # runs version 1 and a new press of the button starts the update again.
+                check(r.rc == 1 and f'app: running v{v1["version"]}' in after,
+                      'version 1 does not run after the cut')
+                check(flash_bytes(flash, APP_OFF, len(v1['payload'])) == v1['payload'],
+                      'application area changed')
+                again = vboard(ctx, flash, maps=[base['map']],
+                               press_on=f'app: running v{v1["version"]}',
+                               stop_on=f'app: running v{v2["version"]}', timeout_ms=120000,
+                               seed=k)
+                check('app: resuming at byte' not in again.out, 'resumed a download never recorded')
+            else:
+                check(picked, 'the application did not pick up the interrupted download')
+            if base['ckpt_end'] < n < base['pending_first']:
+                # After the first checkpoint record and before the PENDING record: the download
+                # must continue from a proven checkpoint, not from byte 0.
                 m2 = re.search(r'app: resuming at byte (\d+)', after)
                 check(m2 is not None and int(m2.group(1)) > 0,
                       'the interrupted download started again from byte 0')
         else:
-            check(0 <= reset_sw < cut_at, 'cut came before the reset to install')
-        after = r.out[cut_at:]
+            check('boot: installing staged image' in before, 'cut came before the install')
+            if via == 'factory':
+                check('reset: software' in before, 'cut came before the reset to install')
         first = re.search(r'boot: starting application (\d+\.\d+\.\d+\+\d+)', after)
         check(first is not None, 'no application started after the cut')
         check(first.group(1) in (v1['version'], v2['version']),
               f'after the cut {first.group(1)} started')
-        check_installed(r, flash, v1, v2, cut=True)
         s = r.summary()
         check(s['cuts'] == 1 and s['iwdg_resets'] == 0, f'resets: {s}')
+        if again is not None:
+            r = again
+            s = r.summary()
+            check(s['cuts'] == 0 and s['iwdg_resets'] == 0 and s['sw_resets'] == 1,
+                  f'resets after the new press: {s}')
+        else:
+            check(s['sw_resets'] == (1 if phase == 'download' or via == 'factory' else 0),
+                  f'software resets: {s}')
+        check_installed(r, flash, v1, v2, cut=True)
+        os.remove(flash)
         return None
     except Fail as e:
-        show(r, f'power cut at op {n} ({mode})')
-        return f'op {n} {mode} ({phase}): {e}'
+        show(r, f'power cut at {phase} op {n} ({mode}, from {via})')
+        return f'{phase} op {n} {mode} from {via}: {e}'
 
 
-def scenario_powercut(ctx, work):
-    check(ctx.ops is not None and os.path.exists(ctx.ops), 'no flash-operation counts (run http)')
-    with open(ctx.ops) as f:
-        ops = json.load(f)
+def pc_baseline(ctx, work, server):
+    """Download + mark and install with the flash operations traced; the "marked pending" flash
+    kept. The install also runs once with --no-fast-forward: the output must be the same."""
     v1 = image_info(os.path.join(ctx.fw, 'app.img'))
     v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
     srv = server_info(ctx.fw, 'app')
     check(re.match(r'^\d+\.\d+\.\d+\.\d+$', srv['host']) is not None, 'app must use an IP address')
     hexf = factory_hex(ctx, 'app', work)
-    samples = pc_samples(ops, ctx.sweep)
-    failures = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as ex:
-        futs = [ex.submit(pc_case, ctx, work, n, mode, phase, text, v1, v2, srv, hexf, k + 1,
-                          ops['download'])
-                for k, (n, mode, phase, text) in enumerate(samples)]
-        for (n, mode, phase, _), fut in zip(samples, futs):
-            err = fut.result()
-            print(f'cut at flash op {n:6d} {mode:13s} {phase:8s}: {"ok" if err is None else "FAIL"}')
-            if err is not None:
-                failures.append(err)
+    lan_map = f'{srv["host"]}:{srv["port"]}={server.port_for(srv["proto"])}'
+    flash = os.path.join(work, 'baseline.flash')
+    r1 = vboard(ctx, flash, loads=[hexf], fresh=True, maps=[lan_map],
+                press_on=f'app: running v{v1["version"]}',
+                stop_on='app: image verified and marked pending', trace_flash=True)
+    check(r1.rc == 0, f'baseline download exit {r1.rc}')
+    d_ops = trace_ops(r1)
+    check(len(d_ops) == r1.summary()['ops'], 'trace and summary disagree')
+    pending = os.path.join(work, 'pending.flash')
+    shutil.copyfile(flash, pending)
+    r2 = vboard(ctx, flash, stop_on=f'app: running v{v2["version"]}', trace_flash=True)
+    check_installed(r2, flash, v1, v2)
+    i_ops = trace_ops(r2)
+    slow = os.path.join(work, 'no-ff.flash')
+    shutil.copyfile(pending, slow)
+    r3 = vboard(ctx, slow, stop_on=f'app: running v{v2["version"]}', trace_flash=True,
+                no_fast_forward=True)
+    skip = re.compile(r'^  (flash poll skipped|instructions|paced to real time): ')
+    a = [x for x in r2.out.splitlines() if not skip.match(x)]
+    b = [x for x in r3.out.splitlines() if not skip.match(x)]
+    check(a == b, 'install output differs with --no-fast-forward')
+    check(flash_bytes(flash, 0, 0x80000) == flash_bytes(slow, 0, 0x80000),
+          'flash differs with --no-fast-forward')
+    ff = re.search(r'flash poll skipped: ([0-9.]+) ms of cpu in (\d+) jumps \((\d+) instr', r2.out)
+    ins = [int(x) for x in re.findall(r'instructions: (\d+),', r2.out + r3.out)]
+    check(ff is not None and int(ff.group(2)) > 0 and len(ins) == 2, 'no fast-forward seen')
+    print(f'install: same output with and without fast-forward ({len(a)} lines); '
+          f'{ins[1]} instructions emulated without, {ins[0]} with ({ff.group(1)} ms jumped)')
+    # Sector-2 writes of the download: the start record, checkpoints, the PENDING record.
+    groups = sector2_writes(d_ops)
+    check(len(groups) >= 3, f'download: {len(groups)} sector-2 writes')
+    i_groups = sector2_writes(i_ops)
+    print(f'flash operations: download + mark {len(d_ops)}, install {len(i_ops)}; sector-2 '
+          f'writes: download {len(groups)} ({sum(b - a + 1 for a, b in groups)} words), install '
+          f'{len(i_groups)} ({sum(b - a + 1 for a, b in i_groups)} words)')
+    return {'d_ops': d_ops, 'i_ops': i_ops, 'v1': v1, 'v2': v2, 'hexf': hexf, 'map': lan_map,
+            'pending': pending, 'start_end': groups[0][1], 'ckpt_end': groups[1][1],
+            'pending_first': groups[-1][0]}
+
+
+def scenario_powercut(ctx, work):
+    t0 = time.monotonic()
+    server = OtaServer(ctx, os.path.join(ctx.fw, 'app_v2.img'), work)
+    try:
+        base = pc_baseline(ctx, work, server)
+        cases = pc_sample(base['d_ops'], base['i_ops'], ctx.sweep)
+        counts = {}
+        for phase, _, mode, via in cases:
+            key = f'{phase}/{mode}' + ('' if via == 'pending' or phase == 'download' else '/factory')
+            counts[key] = counts.get(key, 0) + 1
+        print('cases: ' + ', '.join(f'{k} {v}' for k, v in sorted(counts.items())))
+        failures = []
+        # Cases through the network are paced to real time (mostly asleep): more of them at once.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as cpu_ex, \
+                concurrent.futures.ThreadPoolExecutor(max_workers=ctx.net_jobs) as net_ex:
+            futs = [(net_ex if c[3] == 'factory' else cpu_ex).submit(pc_case, ctx, work, c, k + 1,
+                                                                      base)
+                    for k, c in enumerate(cases)]
+            for (phase, n, mode, via), fut in zip(cases, futs):
+                err = fut.result()
+                if err is not None or not ctx.sweep:
+                    print(f'cut at {phase:8s} op {n:5d} {mode:13s} from {via:7s}: '
+                          f'{"ok" if err is None else "FAIL"}')
+                if err is not None:
+                    failures.append(err)
+    finally:
+        server.stop()
     for e in failures:
         print('FAIL', e)
-    print(f'power-cut cases: {len(samples)}, failures: {len(failures)}')
+    print(f'power-cut wall time: {time.monotonic() - t0:.0f} s (jobs {ctx.jobs}, networked '
+          f'{ctx.net_jobs})')
+    print(f'power-cut cases: {len(cases)}, failures: {len(failures)}')
     check(not failures, f'{len(failures)} power-cut cases failed')
 
 
@@ -544,7 +712,17 @@ def main():
     ap.add_argument('--ops')
     ap.add_argument('--sweep', action='store_true')
     ap.add_argument('--jobs', type=int, default=1)
+    ap.add_argument('--only-if-long', action='store_true',
+                    help='benchmark use: run only with OTA_BENCH_LONG=1 (make bench-long)')
+    ap.add_argument('--net-jobs', type=int, default=None,
+                    help='power-cut cases through the network run at once (default: jobs)')
     ctx = ap.parse_args()
+    if ctx.net_jobs is None:
+        ctx.net_jobs = ctx.jobs
+    if ctx.only_if_long and os.environ.get('OTA_BENCH_LONG') != '1':
+        print(f'fw_ota {ctx.scenario}: power cut at every flash operation on the virtual board '
+              'runs in make bench-long (make test samples ~320 cases)')
+        return 0
     os.makedirs(ctx.work, exist_ok=True)
     work = tempfile.mkdtemp(dir=ctx.work, prefix=ctx.scenario + '-')
     try:
