@@ -32,3 +32,11 @@ app_firmware(app_dns VERSION ${APP_VERSION}
 # 200 KB of image: the filler plus the program itself (about 30 KB) and the image's header/TLVs.
 app_firmware(app_big_v2 VERSION ${APP_NEXT_VERSION} DEFINES APP_PAD_BYTES=165376)
 app_firmware(app_noprobe VERSION ${APP_VERSION} DEFINES APP_DHCP_CONFLICT_PROBE=0)
+
+# Not an application: crypto_cycles.elf measures SHA-256, CRC-32 and Ed25519 verification in
+# cycles (DWT CYCCNT) with the firmware's flags and libota_crypto, at the bootloader's address so
+# vboard starts it from a fresh flash (bench/crypto/m4/m4_cycles.c, run by make bench).
+stm32_add_firmware(crypto_cycles
+    LINKER ${STM32_PORT_DIR}/linker/bootloader.ld.in
+    SOURCES ${CMAKE_SOURCE_DIR}/bench/crypto/m4/m4_cycles.c
+    LIBS ota_crypto)

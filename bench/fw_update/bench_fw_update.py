@@ -172,6 +172,8 @@ def measure(ctx, work, img_path, v1, v2):
     part = os.path.join(work, 'install-part.flash')
     shutil.copy(flash, part)
     ri1 = run_vboard(ctx, part, 'boot: installing')
+    shutil.copy(flash, part)
+    ph['install_jump'] = breakdown(run_vboard(ctx, part, 'boot: starting application at'))
     r2 = run_vboard(ctx, flash, f'app: running v{v2["version"]}', trace=True)
     fw_ota.check_installed(r2, flash, v1, v2)
     si1, s2 = breakdown(ri1), breakdown(r2)
@@ -191,6 +193,7 @@ def measure(ctx, work, img_path, v1, v2):
     r3 = run_vboard(ctx, flash, f'app: running v{v2["version"]}')
     fw_ota.check(r3.summary()['ops'] == 0, 'plain boot wrote flash')
     ph['boot'] = breakdown(r3)
+    ph['boot_jump'] = breakdown(run_vboard(ctx, flash, 'boot: starting application at'))
     ph['dl_rx'] = s1['rx']
     ph['dl_spi_bytes'] = s1['spi_bytes']
     return ph
@@ -267,6 +270,10 @@ def main():
     row('  new header, start v2', ph['header'], ERASE_MS[APPHDR_KB] +
         hdr_words * PROGRAM_US_PER_WORD / 1000, full=False)
     row('boot (power-on to v2 running)', ph['boot'], 0.0)
+    print()
+    print('bootloader alone, power-on to the jump ("boot: starting application at"):')
+    row('  with an install', ph['install_jump'], lim_in)
+    row('  without (verify, jump)', ph['boot_jump'], 0.0)
     print()
     total = dl['total'] + ins['total']
     data = total - bring['total']
