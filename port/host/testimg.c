@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <string.h>
 
 static const uint8_t testimg_seed[2][32] = {
@@ -79,12 +80,25 @@ static size_t testimg_tlv(uint8_t *p, uint16_t type, const uint8_t *val, uint16_
     return 4u + len;
 }
 
+static uint16_t testimg_prot_size(const struct testimg_opts *o)
+{
+    if (!o->prot_tlv) {
+        return 0;
+    }
+    return (uint16_t)(4 + 8 + (o->prot_extra != 0 ? 4 + o->prot_extra : 0));
+}
+
+size_t testimg_size(const struct testimg_opts *o)
+{
+    size_t hs = o->hdr_size != 0 ? o->hdr_size : IMAGE_HEADER_SIZE;
+    return hs + o->payload_size + testimg_prot_size(o) + 4u + (o->no_hash ? 0u : 4u + 32u) +
+           (o->no_keyhash ? 0u : 4u + 32u) + (o->no_sig ? 0u : 4u + 64u);
+}
+
 size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap)
 {
     uint32_t hs = o->hdr_size != 0 ? o->hdr_size : IMAGE_HEADER_SIZE;
-    size_t need = (size_t)hs + o->payload_size + 16u + 4u + 12u + 32u + 32u + 64u + 4u +
-                  o->prot_extra;
-    if (need > cap || hs < IMAGE_HEADER_SIZE) {
+    if (testimg_size(o) > cap || hs < IMAGE_HEADER_SIZE) {
         return 0;
     }
     memset(out, 0, hs);
@@ -106,7 +120,7 @@ size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap)
     uint16_t prot = 0;
     if (o->prot_tlv) {
         uint8_t cnt[4] = {7, 0, 0, 0};
-        prot = (uint16_t)(4 + 8 + (o->prot_extra != 0 ? 4 + o->prot_extra : 0));
+        prot = testimg_prot_size(o);
         ota_put_le16(&out[pos], IMAGE_TLV_PROT_INFO_MAGIC);
         ota_put_le16(&out[pos + 2], prot);
         pos += 4;
@@ -150,6 +164,47 @@ size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap)
     ota_put_le16(&out[info], IMAGE_TLV_INFO_MAGIC);
     ota_put_le16(&out[info + 2], (uint16_t)(pos - info));
     return pos;
+}
+
+int testimg_sha256(const uint8_t *img, size_t len, uint8_t out[32])
+{
+    if (len < IMAGE_HEADER_SIZE) {
+        return -1;
+    }
+    struct image_header h;
+    image_header_parse(img, &h);
+    size_t pos = (size_t)h.ih_hdr_size + h.ih_img_size + h.ih_protect_tlv_size;
+    if (pos + 4u > len || ota_get_le16(&img[pos]) != IMAGE_TLV_INFO_MAGIC) {
+        return -1;
+    }
+    size_t end = pos + ota_get_le16(&img[pos + 2]);
+    if (end > len) {
+        return -1;
+    }
+    for (pos += 4u; pos + 4u <= end;) {
+        uint16_t type = ota_get_le16(&img[pos]);
+        uint16_t n = ota_get_le16(&img[pos + 2]);
+        if (pos + 4u + n > end) {
+            return -1;
+        }
+        if (type == IMAGE_TLV_SHA256 && n == 32u) {
+            memcpy(out, &img[pos + 4u], 32);
+            return 0;
+        }
+        pos += 4u + n;
+    }
+    return -1;
+}
+
+int testimg_write_file(const char *path, const uint8_t *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        return -1;
+    }
+    size_t n = fwrite(buf, 1, len, f);
+    int rc = fclose(f);
+    return (n == len && rc == 0) ? 0 : -1;
 }
 
 void testimg_stage(const uint8_t *img, size_t len)

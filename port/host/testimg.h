@@ -1,6 +1,7 @@
 /*
  * Host test support: signed MCUboot images built in RAM with OpenSSL (independent of lib/crypto, so
- * a bug there cannot hide in both places), and factory programming of the simulated flash.
+ * a bug there cannot hide in both places), written to files for the servers' tests and benchmarks
+ * (tests/e2e/servers/mkimage.c), and factory programming of the simulated flash.
  * Two fixed Ed25519 keys: TESTIMG_KEY_A (RFC 8032 test 1; tests define boot_pubkey as its public
  * key, TESTIMG_KEY_A_PUB) and TESTIMG_KEY_B (another key).
  */
@@ -39,8 +40,18 @@ struct testimg_opts {
 /* Default options: key A everywhere, version ver, payload of size bytes. */
 struct testimg_opts testimg_defaults(uint32_t size, uint8_t major, uint8_t minor, uint16_t rev);
 
+/* Length of the image testimg_build makes for o. */
+size_t testimg_size(const struct testimg_opts *o);
+
 /* Build an image into out (cap bytes). Returns its length, 0 on failure. */
 size_t testimg_build(const struct testimg_opts *o, uint8_t *out, size_t cap);
+
+/* The value of the SHA256 TLV of img (len bytes), found by walking its TLV areas: 0, or -1 if the
+ * layout is broken or there is no such TLV. */
+int testimg_sha256(const uint8_t *img, size_t len, uint8_t out[32]);
+
+/* Write len bytes of buf to path (created or truncated): 0, or -1 on any error. */
+int testimg_write_file(const char *path, const uint8_t *buf, size_t len);
 
 /* Public key of key k. */
 void testimg_pubkey(int k, uint8_t out[32]);

@@ -47,8 +47,9 @@ static uint8_t s_buf[8u << 20];
 static uint8_t *make_image(const char *name, uint32_t payload, uint16_t hdr, int prot, char *path,
                            size_t *len)
 {
-    struct testimg_opts o = {.payload_size = payload, .hdr_size = hdr, .seed = payload,
-                             .with_prot_tlv = prot};
+    struct testimg_opts o = testimg_defaults(payload, 1, 2, 3);
+    o.hdr_size = hdr;
+    o.prot_tlv = prot != 0;
     *len = testimg_size(&o);
     uint8_t *buf = malloc(*len);
     assert_non_null(buf);
@@ -156,8 +157,12 @@ static int group_setup(void **state)
     uint8_t *big = make_image("big.img", 6u << 20, 32, 0, s_big_path, &s_big_len);
     free(big);
     static const char hex[] = "0123456789abcdef";
+    uint8_t digest[32];
+    if (testimg_sha256(s_main, s_main_len, digest) != 0) {
+        return -1;
+    }
     for (size_t i = 0; i < 32u; i++) {
-        uint8_t b = s_main[s_main_len - 32u + i]; /* the SHA256 TLV is the image's last entry */
+        uint8_t b = digest[i]; /* the etag is the SHA256 TLV's value in hex */
         s_etag[2u * i] = hex[b >> 4];
         s_etag[2u * i + 1u] = hex[b & 15u];
     }
@@ -1165,9 +1170,13 @@ static void test_bad_images_refused(void **state)
     /* Cut short. */
     assert_int_equal(testimg_write_file(path, s_main, s_main_len - 10u), 0);
     expect_refused(argv, 2, "shorter than");
-    /* TLV info magic wrong. */
+    /* TLV info magic wrong: it follows the header, the payload and the protected TLVs. */
     memcpy(copy, s_main, s_main_len);
-    copy[s_main_len - 40u] ^= 1u;
+    size_t info = (size_t)(s_main[8] | s_main[9] << 8) + (size_t)(s_main[10] | s_main[11] << 8) +
+                  ((size_t)s_main[12] | (size_t)s_main[13] << 8 | (size_t)s_main[14] << 16 |
+                   (size_t)s_main[15] << 24);
+    assert_true(info + 4u < s_main_len);
+    copy[info] ^= 1u;
     assert_int_equal(testimg_write_file(path, copy, s_main_len), 0);
     expect_refused(argv, 2, "TLV info header");
     assert_int_equal(unlink(path), 0);

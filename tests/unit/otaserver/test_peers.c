@@ -35,7 +35,7 @@ static int group_setup(void **state)
     if (mkdtemp(s_dir) == NULL) {
         return -1;
     }
-    struct testimg_opts o = {.payload_size = 7000, .hdr_size = 32, .seed = 5, .with_prot_tlv = 0};
+    struct testimg_opts o = testimg_defaults(7000, 1, 0, 0);
     s_len = testimg_size(&o);
     s_img = malloc(s_len);
     if (s_img == NULL || testimg_build(&o, s_img, s_len) != s_len) {

@@ -66,8 +66,9 @@ static void test_generated(void **state)
     const uint16_t hdrs[] = {32, 64, 512};
     for (size_t h = 0; h < 3u; h++) {
         for (int prot = 0; prot <= 1; prot++) {
-            struct testimg_opts o = {.payload_size = 5000, .hdr_size = hdrs[h], .seed = 3,
-                                     .with_prot_tlv = prot};
+            struct testimg_opts o = testimg_defaults(5000, 1, 0, 0);
+            o.hdr_size = hdrs[h];
+            o.prot_tlv = prot != 0;
             size_t n = testimg_build(&o, s_buf, sizeof(s_buf));
             assert_int_not_equal(n, 0);
             agree_ok(s_buf, n);
