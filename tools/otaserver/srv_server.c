@@ -548,6 +548,28 @@ static bool want_write(struct conn *c)
     return true;
 }
 
+/* What a send or sendfile of want bytes that returned n means for the write loop. A short write
+ * means a full socket buffer: EPOLLOUT is armed for it. */
+enum wr_step { WR_SENT, WR_RETRY, WR_WAIT, WR_CLOSED };
+
+static enum wr_step wrote(struct conn *c, ssize_t n, size_t want)
+{
+    if (n < 0) {
+        if (errno == EINTR) {
+            return WR_RETRY;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return want_write(c) ? WR_WAIT : WR_CLOSED;
+        }
+        conn_close(c, strerror(errno), true);
+        return WR_CLOSED;
+    }
+    if ((size_t)n < want && !want_write(c)) {
+        return WR_CLOSED;
+    }
+    return WR_SENT;
+}
+
 /* Writes head then body until done, EAGAIN, a pacing pause or an error. */
 static enum io_result conn_write(struct conn *c)
 {
@@ -570,24 +592,15 @@ static enum io_result conn_write(struct conn *c)
             }
             int flags = MSG_NOSIGNAL | (c->body_pos < c->body_end ? MSG_MORE : 0);
             ssize_t n = send(c->fd, c->hbuf + c->hoff, c->hlen - c->hoff, flags);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    if (!want_write(c)) {
-                        return IO_CLOSED;
-                    }
-                    return any ? IO_PROGRESS : IO_AGAIN;
-                }
-                conn_close(c, strerror(errno), true);
+            enum wr_step step = wrote(c, n, c->hlen - c->hoff);
+            if (step == WR_RETRY) {
+                continue;
+            }
+            if (step == WR_CLOSED) {
                 return IO_CLOSED;
             }
-            if ((size_t)n < c->hlen - c->hoff) {
-                /* a short write: the socket buffer is full */
-                if (!want_write(c)) {
-                    return IO_CLOSED;
-                }
+            if (step == WR_WAIT) {
+                return any ? IO_PROGRESS : IO_AGAIN;
             }
             c->hoff += (size_t)n;
             c->t_progress = s_now;
@@ -604,28 +617,19 @@ static enum io_result conn_write(struct conn *c)
             }
             off_t off = (off_t)c->body_pos;
             ssize_t n = sendfile(c->fd, s_img.fd, &off, want);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    if (!want_write(c)) {
-                        return IO_CLOSED;
-                    }
-                    return any ? IO_PROGRESS : IO_AGAIN;
-                }
-                conn_close(c, strerror(errno), true);
-                return IO_CLOSED;
-            }
             if (n == 0) {
                 conn_close(c, "image file shrank while serving", true);
                 return IO_CLOSED;
             }
-            if ((size_t)n < want) {
-                /* a short write: the socket buffer is full */
-                if (!want_write(c)) {
-                    return IO_CLOSED;
-                }
+            enum wr_step step = wrote(c, n, want);
+            if (step == WR_RETRY) {
+                continue;
+            }
+            if (step == WR_CLOSED) {
+                return IO_CLOSED;
+            }
+            if (step == WR_WAIT) {
+                return any ? IO_PROGRESS : IO_AGAIN;
             }
             uint64_t now = s_now;
             c->body_pos += (uint32_t)n;
