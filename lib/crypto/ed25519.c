@@ -5,9 +5,9 @@
  * ceil(25.5 * i): 26 bits for even i, 25 for odd), so a product of two limbs fits the
  * Cortex-M4's 32x32->64 multiply-accumulate (UMLAL) and a row of ten fits a uint64_t.
  * Points: extended twisted-Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, xy = T/Z, with the
- * a = -1 addition and doubling formulas of RFC 8032 5.1.4. Scalar multiplication: both scalars
- * in width-w NAF, sharing one chain of doublings (Straus/Shamir), with run-time tables of odd
- * multiples of B and A, so no precomputed table takes flash.
+ * a = -1 addition and doubling formulas of RFC 8032 5.1.4. Scalar multiplication: Shamir's
+ * trick, one chain of doublings over the bits of both scalars adding B, -A or B - A, so no
+ * precomputed table takes flash (docs/crypto.md: why not width-w NAF).
  *
  * Inputs are public, so branches and table indices may depend on them (no constant-time code).
  */
@@ -17,17 +17,6 @@
 
 #include "ota_util.h"
 #include "sha512.h"
-
-/*
- * Window of the NAF recoding. Two tables of 2^(w-2) points of 160 bytes live on the stack during
- * the scalar multiplication: w = 4 costs 1280 bytes; w = 5 costs 2560 bytes and saves only ~70
- * of ~3200 field multiplications and squarings (counted; docs/crypto.md). Stack is scarcer.
- */
-#ifndef ED25519_WNAF_WIDTH
-#define ED25519_WNAF_WIDTH 4
-#endif
-_Static_assert(ED25519_WNAF_WIDTH >= 2 && ED25519_WNAF_WIDTH <= 7, "ED25519_WNAF_WIDTH: 2..7");
-#define ED25519_TABLE_SIZE (1u << (ED25519_WNAF_WIDTH - 2))
 
 /* Keeps a helper's frame off the deepest path (the hash context is not live during the scalar
  * multiplication); only a stack-size hint, so other compilers may ignore it. */
@@ -591,125 +580,47 @@ static void sc_frombytes(uint32_t r[SC_WORDS], const uint8_t s[32])
     }
 }
 
+/* Bit i of a scalar. */
+static unsigned sc_bit(const uint32_t k[SC_WORDS], unsigned i)
+{
+    return (k[i / 32u] >> (i % 32u)) & 1u;
+}
+
 /*
- * Width-w NAF of k < 2^253: digits d_i that are 0 or odd in (-2^(w-1), 2^(w-1)), at most one
- * non-zero digit in any w consecutive ones, sum of d_i * 2^i == k. Taking an odd digit
- * d = k mod 2^w (signed) makes k - d divisible by 2^w, which gives the run of zeros after it.
- * Stored as (|d| << 1) | sign, so a digit is directly a table index (|d| >> 1) and a sign bit.
+ * out = encode([s]B - [k]A) for s, k < 2^253 (both are below L), by Shamir's trick: one chain of
+ * 253 doublings over the bits of both scalars, adding B, -A or B - A where the bits say so
+ * (on average 3 additions in 4 bits). Width-4 NAF with tables of odd multiples needed about
+ * 15% fewer instructions but 440 more bytes of code and 1.8 KB more stack (docs/crypto.md).
  */
-#define SC_NAF_LEN 256
-#define SC_NAF_NEG 1u
-
-static void sc_wnaf(uint8_t naf[SC_NAF_LEN], const uint32_t k_in[SC_WORDS])
-{
-    uint32_t k[SC_WORDS + 1];
-    const int32_t half = 1 << (ED25519_WNAF_WIDTH - 1);
-    const uint32_t mask = (1u << ED25519_WNAF_WIDTH) - 1u;
-
-    memcpy(k, k_in, SC_WORDS * sizeof(k[0]));
-    k[SC_WORDS] = 0;
-    for (unsigned i = 0; i < SC_NAF_LEN; i++) {
-        int32_t d = 0;
-        if ((k[0] & 1u) != 0) {
-            d = (int32_t)(k[0] & mask);
-            if (d >= half) {
-                d -= 2 * half;
-            }
-            if (d > 0) {
-                k[0] -= (uint32_t)d; /* d is k's own low bits: no borrow */
-            } else {
-                uint32_t carry = (uint32_t)-d;
-                for (unsigned j = 0; j <= SC_WORDS && carry != 0; j++) {
-                    k[j] += carry;
-                    carry = k[j] < carry;
-                }
-            }
-        }
-        naf[i] = (uint8_t)(d < 0 ? ((uint32_t)-d << 1) | SC_NAF_NEG : (uint32_t)d << 1);
-        for (unsigned j = 0; j < SC_WORDS; j++) {
-            k[j] = (k[j] >> 1) | (k[j + 1] << 31);
-        }
-        k[SC_WORDS] >>= 1;
-    }
-    /* k < 2^253 needs at most 254 digits; anything left is a bug in this function. */
-    for (unsigned j = 0; j <= SC_WORDS; j++) {
-        OTA_ASSERT(k[j] == 0);
-    }
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Verification
- * ------------------------------------------------------------------------------------------- */
-
-/* tbl[i] = (2i + 1) * p for the odd NAF digits. */
-static void ge_odd_multiples(ge_cached tbl[ED25519_TABLE_SIZE], const ge_ext *p, const fe *d2)
-{
-    ge_ext cur;
-    ge_cached two_p_c;
-    ge_partial t;
-
-    ge_dbl(&t, p);
-    ge_finish(&cur, &t, 1); /* cur = 2p, briefly */
-    ge_to_cached(&two_p_c, &cur, d2);
-    cur = *p;
-    ge_to_cached(&tbl[0], p, d2);
-    for (unsigned i = 1; i < ED25519_TABLE_SIZE; i++) {
-        ge_add(&t, &cur, &two_p_c, 0);
-        ge_finish(&cur, &t, 1);
-        ge_to_cached(&tbl[i], &cur, d2);
-    }
-}
-
-/* Adds the (non-zero, sc_wnaf-encoded) digit times the table's point into acc, negated once more
- * if negate_table; keeps T when another addition follows. Not inlined: two inlined copies would
- * put two more 160-byte temporaries on the deepest stack path. */
-ED25519_NOINLINE static void ge_add_digit(ge_ext *acc, const ge_cached tbl[ED25519_TABLE_SIZE],
-                                          uint8_t digit, unsigned negate_table, int t_needed_after)
-{
-    ge_partial t;
-    unsigned neg = (digit & SC_NAF_NEG) ^ negate_table;
-    ge_add(&t, acc, &tbl[digit >> 2], (int)neg);
-    ge_finish(acc, &t, t_needed_after);
-}
-
-/* out = encode([s]B - [k]A). */
 ED25519_NOINLINE static void ed25519_sb_minus_ka(uint8_t out[32], const uint32_t s[SC_WORDS],
                                                  const uint32_t k[SC_WORDS], const ge_ext *a,
                                                  const fe *d)
 {
-    uint8_t naf_s[SC_NAF_LEN];
-    uint8_t naf_k[SC_NAF_LEN];
-    ge_cached tbl_b[ED25519_TABLE_SIZE];
-    ge_cached tbl_a[ED25519_TABLE_SIZE];
+    ge_cached tbl[3]; /* B, A (added negated), B - A */
     ge_ext acc;
+    ge_partial t;
     fe d2;
 
+    OTA_ASSERT(((s[SC_WORDS - 1] | k[SC_WORDS - 1]) >> 29) == 0); /* below 2^253 */
     fe_add(&d2, d, d);
     fe_frombytes(&acc.X, ed25519_bx_bytes);
     fe_frombytes(&acc.Y, ed25519_by_bytes);
     fe_set_small(&acc.Z, 1);
     fe_mul(&acc.T, &acc.X, &acc.Y);
-    ge_odd_multiples(tbl_b, &acc, &d2);
-    ge_odd_multiples(tbl_a, a, &d2);
-    sc_wnaf(naf_s, s);
-    sc_wnaf(naf_k, k);
+    ge_to_cached(&tbl[0], &acc, &d2);
+    ge_to_cached(&tbl[1], a, &d2);
+    ge_add(&t, &acc, &tbl[1], 1);
+    ge_finish(&acc, &t, 1);
+    ge_to_cached(&tbl[2], &acc, &d2);
 
     ge_identity(&acc);
-    unsigned top = SC_NAF_LEN;
-    while (top > 0 && naf_s[top - 1] == 0 && naf_k[top - 1] == 0) {
-        top--;
-    }
-    for (unsigned i = top; i-- > 0;) {
-        uint8_t ds = naf_s[i];
-        uint8_t dk = naf_k[i];
-        ge_partial t;
+    for (unsigned i = 253; i-- > 0;) {
+        unsigned sel = sc_bit(s, i) | (sc_bit(k, i) << 1); /* 1: B, 2: -A, 3: B - A */
         ge_dbl(&t, &acc);
-        ge_finish(&acc, &t, ds != 0 || dk != 0);
-        if (ds != 0) {
-            ge_add_digit(&acc, tbl_b, ds, 0u, dk != 0);
-        }
-        if (dk != 0) {
-            ge_add_digit(&acc, tbl_a, dk, 1u, 0); /* -A: every A digit flips sign */
+        ge_finish(&acc, &t, sel != 0);
+        if (sel != 0) {
+            ge_add(&t, &acc, &tbl[sel - 1u], sel == 2u);
+            ge_finish(&acc, &t, 0);
         }
     }
     ge_tobytes(out, &acc);

@@ -1,6 +1,6 @@
 /*
  * Ed25519 internals, white box (the implementation is included): field arithmetic mod 2^255 - 19,
- * scalar reduction and NAF recoding mod L, point decoding and the double-scalar multiplication,
+ * scalar reduction mod L, point decoding and the double-scalar multiplication,
  * each checked against OpenSSL's BIGNUM or OpenSSL's own Ed25519 key derivation.
  */
 #include <setjmp.h>
@@ -470,62 +470,6 @@ static void test_scalar_reduce(void **state)
     BN_free(r);
 }
 
-/* NAF digits rebuild the scalar, are odd and bounded, and are spaced at least w apart. */
-static void test_scalar_wnaf(void **state)
-{
-    (void)state;
-    uint64_t seed = 0x5C000002u;
-    BIGNUM *sum = BN_new();
-    BIGNUM *t = BN_new();
-    assert_non_null(sum);
-    assert_non_null(t);
-    for (unsigned n = 0; n < 2000; n++) {
-        uint8_t s[32];
-        test_rand_fill(&seed, s, sizeof s);
-        s[31] &= 0x1f; /* < 2^253 */
-        if (n == 0) {
-            memset(s, 0xff, 32);
-            s[31] = 0x1f; /* 2^253 - 1, the largest input */
-        } else if (n == 1) {
-            memset(s, 0, 32);
-        } else if (n == 2) {
-            bn_to_le32(s, bn_l);
-            s[0]--; /* L - 1 */
-        }
-        uint32_t k[SC_WORDS];
-        uint8_t naf[SC_NAF_LEN];
-        sc_frombytes(k, s);
-        sc_wnaf(naf, k);
-
-        BN_zero(sum);
-        int last = SC_NAF_LEN + ED25519_WNAF_WIDTH; /* no digit above the top */
-        for (int i = SC_NAF_LEN - 1; i >= 0; i--) {
-            assert_true(BN_lshift1(sum, sum));
-            assert_int_not_equal(naf[i], SC_NAF_NEG); /* no "negative zero" */
-            int mag = naf[i] >> 1;
-            int dgt = (naf[i] & SC_NAF_NEG) != 0 ? -mag : mag;
-            if (dgt != 0) {
-                assert_true((dgt & 1) != 0);
-                assert_true(dgt < (1 << (ED25519_WNAF_WIDTH - 1)) &&
-                            dgt > -(1 << (ED25519_WNAF_WIDTH - 1)));
-                assert_true(last - i >= ED25519_WNAF_WIDTH);
-                last = i;
-                assert_true(BN_set_word(t, (BN_ULONG)(dgt < 0 ? -dgt : dgt)));
-                if (dgt < 0) {
-                    assert_true(BN_sub(sum, sum, t));
-                } else {
-                    assert_true(BN_add(sum, sum, t));
-                }
-            }
-        }
-        BIGNUM *want = bn_le(s, 32);
-        assert_int_equal(BN_cmp(sum, want), 0);
-        BN_free(want);
-    }
-    BN_free(sum);
-    BN_free(t);
-}
-
 /* OpenSSL's key derivation: pub = [a]B with a = clamp(SHA-512(seed)[0..31]) (RFC 8032 5.1.5). */
 static void ossl_keypair(const uint8_t seed[32], uint8_t pub[32], uint8_t a_mod_l[32])
 {
@@ -618,9 +562,18 @@ static void test_double_scalar_mult(void **state)
     uint32_t one[SC_WORDS] = {1};
     ed25519_sb_minus_ka(out, one, zero, &any, &d);
     assert_memory_equal(out, ed25519_by_bytes, 32);
-    /* [1]B - [1]B = identity: both tables and both signs meet. */
+    /* [1]B - [1]B = identity: the B - A entry (A = B here). */
     ed25519_sb_minus_ka(out, one, one, &any, &d);
     assert_memory_equal(out, id, 32);
+    /* Bit 252, the top one, of k alone and of both: -[L]A and [L]B - [L]A are the identity. */
+    ed25519_sb_minus_ka(out, zero, l, &any, &d);
+    assert_memory_equal(out, id, 32);
+    ed25519_sb_minus_ka(out, l, l, &any, &d);
+    assert_memory_equal(out, id, 32);
+    /* A scalar of 2^253 or more is a caller bug (its top bits would be ignored). */
+    uint32_t big[SC_WORDS] = {0, 0, 0, 0, 0, 0, 0, 1u << 29};
+    expect_assert_failure(ed25519_sb_minus_ka(out, big, zero, &any, &d));
+    expect_assert_failure(ed25519_sb_minus_ka(out, zero, big, &any, &d));
     BN_free(r);
 }
 
@@ -633,7 +586,6 @@ int main(void)
         cmocka_unit_test(test_curve_constants),
         cmocka_unit_test(test_point_decoding_exact),
         cmocka_unit_test(test_scalar_reduce),
-        cmocka_unit_test(test_scalar_wnaf),
         cmocka_unit_test(test_double_scalar_mult),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
