@@ -114,6 +114,23 @@ static int stage_rewind(struct ota_stage *st, uint32_t off)
     return OTA_STAGE_REWIND;
 }
 
+_Static_assert(OTA_STAGE_PROG_RUN % 4u == 0 && OTA_STAGE_CHECKPOINT_INTERVAL % OTA_STAGE_PROG_RUN == 0,
+               "program runs are whole words and end at every checkpoint");
+
+/* Program the words waiting in prog[] (fresh flash, in order) and extend the CRC over them. */
+static int stage_prog_flush(struct ota_stage *st)
+{
+    if (st->prog_len == 0) {
+        return OTA_STAGE_OK;
+    }
+    if (flash_area_write(st->fa, st->flushed - st->prog_len, st->prog, st->prog_len) != 0) {
+        return OTA_STAGE_ERR_FLASH;
+    }
+    st->crc = crc32_update(st->crc, st->prog, st->prog_len);
+    st->prog_len = 0;
+    return OTA_STAGE_OK;
+}
+
 static int stage_flush_word(struct ota_stage *st)
 {
     uint32_t off = st->flushed;
@@ -122,6 +139,7 @@ static int stage_flush_word(struct ota_stage *st)
     /* The checkpoint before a sector erase guarantees that data in a sector implies a durable
      * checkpoint at its start; resume relies on it (docs/ota.md). */
     if (off != 0 && (off == st->next_checkpoint || new_sector)) {
+        OTA_TRY(stage_prog_flush(st)); /* a checkpoint claims only what is in flash */
         if (st->ops.checkpoint(st->ops.ctx, off, st->crc) != 0) {
             return OTA_STAGE_ERR_CHECKPOINT;
         }
@@ -139,6 +157,7 @@ static int stage_flush_word(struct ota_stage *st)
     OTA_ASSERT(off < st->erased_end);
 
     if (off < st->compare_end) {
+        OTA_ASSERT(st->prog_len == 0); /* fresh words only ever follow the compared ones */
         uint8_t have[4];
         if (flash_area_read(st->fa, off, have, 4) != 0) {
             return OTA_STAGE_ERR_FLASH;
@@ -155,12 +174,17 @@ static int stage_flush_word(struct ota_stage *st)
                 return OTA_STAGE_ERR_FLASH;
             }
         }
-    } else if (flash_area_write(st->fa, off, st->word, 4) != 0) {
-        return OTA_STAGE_ERR_FLASH;
+        st->crc = crc32_update(st->crc, st->word, 4);
+    } else {
+        memcpy(&st->prog[st->prog_len], st->word, 4);
+        st->prog_len = (uint16_t)(st->prog_len + 4u);
     }
-    st->crc = crc32_update(st->crc, st->word, 4);
     st->flushed = off + 4;
     st->word_len = 0;
+    /* A full run, or the end of the erased part (the next word erases a sector first). */
+    if (st->prog_len == OTA_STAGE_PROG_RUN || st->flushed == st->erased_end) {
+        return stage_prog_flush(st);
+    }
     return OTA_STAGE_OK;
 }
 
@@ -182,6 +206,7 @@ static int stage_finish(struct ota_stage *st)
         }
         OTA_TRY(stage_flush_word(st));
     }
+    OTA_TRY(stage_prog_flush(st));
     if (st->ops.checkpoint(st->ops.ctx, st->flushed, st->crc) != 0) {
         return OTA_STAGE_ERR_CHECKPOINT;
     }

@@ -42,15 +42,20 @@ struct ota_stage_ops {
 };
 
 #define OTA_STAGE_CHECKPOINT_INTERVAL 4096u
+/* Words for fresh (erased) flash are programmed in runs of up to this many bytes: one flash-port
+ * call (unlock, lock, cache flush) per run instead of per word. A multiple of 4 that divides the
+ * checkpoint interval; the run is programmed before every checkpoint, so a power cut loses only
+ * words no checkpoint claims. */
+#define OTA_STAGE_PROG_RUN 256u
 
 struct ota_stage {
     const struct flash_area *fa;
     struct ota_stage_ops ops;
     uint32_t pos;             /* stream bytes accepted */
-    uint32_t flushed;         /* bytes in flash: pos rounded down to a word */
+    uint32_t flushed;         /* pos rounded down to a word: in flash or in prog[] */
     uint32_t body_end;        /* header + payload + protected TLVs; 0 until the header is in */
     uint32_t total;           /* body_end + TLV area; 0 until the TLV info header is in */
-    uint32_t crc;             /* CRC-32 of [0, flushed) */
+    uint32_t crc;             /* CRC-32 of [0, flushed - prog_len): what is in flash */
     uint32_t erased_end;      /* staging is erased (or being compared) up to here */
     uint32_t compare_end;     /* below this, flash may hold words from before a cut */
     uint32_t next_checkpoint; /* next position at which a checkpoint is recorded */
@@ -58,6 +63,8 @@ struct ota_stage {
     uint8_t tlv_info[IMAGE_TLV_INFO_SIZE];
     uint8_t word[4];
     uint8_t word_len;
+    uint16_t prog_len;        /* bytes of [flushed - prog_len, flushed) waiting in prog[] */
+    uint8_t prog[OTA_STAGE_PROG_RUN];
     int image_err;            /* why the header or TLV info was refused (enum image_err), or 0 */
 };
 
