@@ -298,6 +298,8 @@ def main():
           'no DHCP')
     print('the ARP probe (RFC 2131 4.4.1, SHOULD) waits for the W5500 ARP timeout, RTR 200 ms x '
           '(RCR 8 + 1) = 1.8 s; docs/ota.md says when to turn it off')
+    print('phases of one program are differences between separate runs: the network is paced to '
+          'real time, so a few ms move between neighbouring rows from run to run')
     print('rows marked "-" in spi/waiting are split by flash-operation timestamps (--trace-flash) '
           'and have no SPI or WFI time; "cpu other" there includes flash stalls')
     return 0

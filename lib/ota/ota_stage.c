@@ -213,6 +213,41 @@ static int stage_finish(struct ota_stage *st)
     return OTA_STAGE_DONE;
 }
 
+static uint32_t stage_min(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/*
+ * Bytes (whole words) that may go straight into the program run: fresh erased flash, and none of
+ * them is a checkpoint position, a sector start, a TLV info byte or past the image's end. 0: take
+ * the next byte one at a time (stage_put_byte handles every event).
+ */
+static uint32_t stage_fast_run(const struct ota_stage *st, size_t avail)
+{
+    if (st->word_len != 0 || st->body_end == 0 || st->flushed < st->compare_end ||
+        st->flushed >= st->erased_end || st->next_checkpoint <= st->flushed) {
+        return 0;
+    }
+    OTA_ASSERT(st->flushed == st->pos);
+    uint32_t lim = OTA_STAGE_PROG_RUN - st->prog_len;
+    lim = stage_min(lim, st->erased_end - st->flushed);
+    lim = stage_min(lim, st->next_checkpoint - st->flushed);
+    if (st->pos < st->body_end + IMAGE_TLV_INFO_SIZE) {
+        if (st->pos >= st->body_end) {
+            return 0;
+        }
+        lim = stage_min(lim, st->body_end - st->pos);
+    }
+    if (st->total != 0) {
+        lim = stage_min(lim, st->total - st->pos);
+    }
+    if (avail < lim) {
+        lim = (uint32_t)avail;
+    }
+    return lim & ~3u;
+}
+
 int ota_stage_write(struct ota_stage *st, const uint8_t *data, size_t len)
 {
     OTA_VERIFY(st != NULL && st->fa != NULL, OTA_STAGE_ERR_ARG);
@@ -233,6 +268,21 @@ int ota_stage_write(struct ota_stage *st, const uint8_t *data, size_t len)
                         return rc;
                     }
                 }
+            }
+            continue;
+        }
+        uint32_t run = stage_fast_run(st, len - i);
+        if (run != 0) {
+            memcpy(&st->prog[st->prog_len], &data[i], run);
+            st->prog_len = (uint16_t)(st->prog_len + run);
+            st->flushed += run;
+            st->pos += run;
+            i += run - 1u;
+            if (st->prog_len == OTA_STAGE_PROG_RUN || st->flushed == st->erased_end) {
+                OTA_TRY(stage_prog_flush(st));
+            }
+            if (st->total != 0 && st->pos == st->total) {
+                return stage_finish(st);
             }
             continue;
         }
