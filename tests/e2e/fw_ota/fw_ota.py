@@ -7,7 +7,7 @@ the button when the application's ready line appears, and checks what a user rel
 the resets, the flash contents byte for byte, and the LED.
 
 usage: fw_ota.py SCENARIO --vboard VBOARD --tools HOSTDIR --fw FWDIR --src SRCDIR --work DIR
-                 [--ops FILE] [--sweep] [--jobs N] [--net-jobs N] [--only-if-long]
+                 [--ops FILE] [--sweep] [--part K/M] [--jobs N] [--net-jobs N] [--only-if-long]
 scenarios: http, raw, raw_resume, nginx_dns, bad_key, downgrade, powercut
 """
 import argparse
@@ -672,6 +672,11 @@ def scenario_powercut(ctx, work):
     try:
         base = pc_baseline(ctx, work, server)
         cases = pc_sample(base['d_ops'], base['i_ops'], ctx.sweep)
+        if ctx.part:
+            # One share of the cases (K/M: every M-th case from the K-th), to split a sweep.
+            k, m = (int(x) for x in ctx.part.split('/'))
+            check(1 <= k <= m, f'--part {ctx.part}: want K/M with 1 <= K <= M')
+            cases = cases[k - 1::m]
         counts = {}
         for phase, _, mode, via in cases:
             key = f'{phase}/{mode}' + ('' if via == 'pending' or phase == 'download' else '/factory')
@@ -684,8 +689,11 @@ def scenario_powercut(ctx, work):
             futs = [(net_ex if c[3] == 'factory' else cpu_ex).submit(pc_case, ctx, work, c, k + 1,
                                                                       base)
                     for k, c in enumerate(cases)]
-            for (phase, n, mode, via), fut in zip(cases, futs):
+            for i, ((phase, n, mode, via), fut) in enumerate(zip(cases, futs), 1):
                 err = fut.result()
+                if ctx.sweep and i % 500 == 0:
+                    print(f'{i}/{len(cases)} cases, {len(failures)} failures, '
+                          f'{time.monotonic() - t0:.0f} s', flush=True)
                 if err is not None or not ctx.sweep:
                     print(f'cut at {phase:8s} op {n:5d} {mode:13s} from {via:7s}: '
                           f'{"ok" if err is None else "FAIL"}')
@@ -712,6 +720,7 @@ def main():
     ap.add_argument('--ops')
     ap.add_argument('--sweep', action='store_true')
     ap.add_argument('--jobs', type=int, default=1)
+    ap.add_argument('--part', help='powercut: run share K/M of the cases (K-th, every M-th)')
     ap.add_argument('--only-if-long', action='store_true',
                     help='benchmark use: run only with OTA_BENCH_LONG=1 (make bench-long)')
     ap.add_argument('--net-jobs', type=int, default=None,
