@@ -477,6 +477,7 @@ static void app_ota_log_state(void)
             app_log(" (w5500: ");
             app_log(w5500_status_str(app_net_w5500.last_status));
             app_log(")");
+            app_net_w5500.last_status = 0; /* the next failure may have no driver status */
         }
         app_log_line(", retrying");
     }

@@ -204,6 +204,7 @@ static bool client_retryable(int status)
     case OTA_ERR_NET:
     case OTA_ERR_DNS:
     case OTA_ERR_CONNECT:
+    case OTA_ERR_CONNECT_TIMEOUT:
     case OTA_ERR_RECV_TIMEOUT:
     case OTA_ERR_CLOSED:
     case OTA_ERR_PROTOCOL:
@@ -231,6 +232,12 @@ static int client_fail(struct ota_client *c, int status, bool retry)
     }
     client_enter(c, OTA_ST_FAILED);
     return status;
+}
+
+/* A failed connect: no answer (the network's ARP or TCP timeout) or anything else (refused). */
+static int client_connect_error(int net_rc)
+{
+    return net_rc == OTA_NET_ERR_TIMEOUT ? OTA_ERR_CONNECT_TIMEOUT : OTA_ERR_CONNECT;
 }
 
 static void client_begin_connect(struct ota_client *c)
@@ -662,7 +669,7 @@ int ota_client_poll(struct ota_client *c)
         if (!c->connect_issued) {
             rc = c->net.connect(c->net.ctx, c->server_ip, c->cfg.port);
             if (rc < 0) {
-                return client_fail(c, OTA_ERR_CONNECT, true);
+                return client_fail(c, client_connect_error(rc), true);
             }
             c->connect_issued = true;
             if (client_build_request(c) != 0) {
@@ -673,12 +680,12 @@ int ota_client_poll(struct ota_client *c)
         if (rc == OTA_NET_PENDING) {
             if (c->cfg.connect_timeout_ms != 0 &&
                 client_elapsed(c, c->t_state) >= c->cfg.connect_timeout_ms) {
-                return client_fail(c, OTA_ERR_CONNECT, true);
+                return client_fail(c, OTA_ERR_CONNECT_TIMEOUT, true);
             }
             return OTA_CLIENT_BUSY;
         }
         if (rc != OTA_NET_OK) {
-            return client_fail(c, OTA_ERR_CONNECT, true);
+            return client_fail(c, client_connect_error(rc), true);
         }
         client_enter(c, OTA_ST_REQUEST);
         return OTA_CLIENT_BUSY;
@@ -748,7 +755,8 @@ const char *ota_client_status_str(int status)
     case OTA_ERR_ARG: return "bad argument";
     case OTA_ERR_NET: return "no link or address";
     case OTA_ERR_DNS: return "name did not resolve";
-    case OTA_ERR_CONNECT: return "connect failed";
+    case OTA_ERR_CONNECT: return "connection refused";
+    case OTA_ERR_CONNECT_TIMEOUT: return "connect timed out";
     case OTA_ERR_RECV_TIMEOUT: return "server silent";
     case OTA_ERR_TOTAL_TIMEOUT: return "update took too long";
     case OTA_ERR_CLOSED: return "connection closed early";

@@ -84,7 +84,7 @@ enum ota_client_status {
     OTA_ERR_ARG = -1,
     OTA_ERR_NET = -2,           /* no link or no address */
     OTA_ERR_DNS = -3,           /* the name did not resolve */
-    OTA_ERR_CONNECT = -4,       /* refused, unreachable or connect timeout */
+    OTA_ERR_CONNECT = -4,       /* refused or reset (or another error of the network layer) */
     OTA_ERR_RECV_TIMEOUT = -5,  /* the server went silent */
     OTA_ERR_TOTAL_TIMEOUT = -6, /* the update took longer than allowed */
     OTA_ERR_CLOSED = -7,        /* the connection ended before the image did */
@@ -99,7 +99,8 @@ enum ota_client_status {
     OTA_ERR_MARK = -16,         /* recording PENDING failed */
     OTA_ERR_STATE = -17,        /* boot-control records could not be written */
     OTA_ERR_VECTORS = -18,      /* signed, but the bootloader would not start it (SP, reset) */
-    OTA_ERR_TRUNCATED = -19     /* the server's file ends before the image its header announces */
+    OTA_ERR_TRUNCATED = -19,    /* the server's file ends before the image its header announces */
+    OTA_ERR_CONNECT_TIMEOUT = -20 /* no answer: connect timeout, or the network's ARP/TCP timeout */
 };
 
 enum ota_client_state {

@@ -160,7 +160,7 @@ static void test_unmapped_server_times_out(void **state)
     struct ota_client_config cfg = device_client_config("192.168.1.77", 5678, OTA_PROTO_HTTP);
     cfg.connect_timeout_ms = 10000;
     cfg.max_attempts = 1;
-    assert_int_equal(device_run_update(&dev, &cfg, NULL, 60000), OTA_ERR_CONNECT);
+    assert_int_equal(device_run_update(&dev, &cfg, NULL, 60000), OTA_ERR_CONNECT_TIMEOUT);
     down(&srv);
 }
 

@@ -445,7 +445,7 @@ static void trace(void *ctx, uint32_t op, bool erase, uint32_t addr)
 static bool status_named(int st)
 {
     return st == OTA_CLIENT_DONE ||
-           (st <= OTA_ERR_ARG && st >= OTA_ERR_STATE &&
+           (st <= OTA_ERR_ARG && st >= OTA_ERR_CONNECT_TIMEOUT &&
             strcmp(ota_client_status_str(st), "unknown") != 0);
 }
 
