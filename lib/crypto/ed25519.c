@@ -305,13 +305,6 @@ static int fe_iszero(const fe *f)
     return any == 0;
 }
 
-static int fe_equal(const fe *f, const fe *g)
-{
-    fe d;
-    fe_sub(&d, f, g);
-    return fe_iszero(&d);
-}
-
 /* RFC 8032 5.1.2: x is "negative" when its canonical value is odd. */
 static unsigned fe_isodd(const fe *f)
 {
@@ -372,10 +365,9 @@ typedef struct {
 
 static void ge_identity(ge_ext *p)
 {
-    fe_set_small(&p->X, 0);
-    fe_set_small(&p->Y, 1);
-    fe_set_small(&p->Z, 1);
-    fe_set_small(&p->T, 0);
+    memset(p, 0, sizeof(*p));
+    p->Y.v[0] = 1; /* (0 : 1 : 1 : 0) */
+    p->Z.v[0] = 1;
 }
 
 static void ge_finish(ge_ext *r, const ge_partial *q, int with_t)
@@ -501,11 +493,11 @@ ED25519_NOINLINE static int ge_frombytes(ge_ext *p, const uint8_t s[32], const f
 
     fe_sq(&vxx, &p->X);
     fe_mul(&vxx, &vxx, &v);
-    if (!fe_equal(&vxx, &u)) {
-        fe neg_u;
-        fe_neg(&neg_u, &u);
-        if (!fe_equal(&vxx, &neg_u)) {
-            return -1; /* u / v is not a square: no point has this y */
+    fe_sub(&t, &vxx, &u);
+    if (!fe_iszero(&t)) { /* v x^2 != u */
+        fe_add(&t, &vxx, &u);
+        if (!fe_iszero(&t)) { /* v x^2 != -u either */
+            return -1;        /* u / v is not a square: no point has this y */
         }
         fe sqrtm1;
         fe_frombytes(&sqrtm1, ed25519_sqrtm1_bytes);
