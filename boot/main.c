@@ -48,7 +48,7 @@ static const char *clock_name(enum clock_source src)
     case CLOCK_SRC_HSE_PLL:
         return BOOT_MSG("HSE-PLL 180 MHz", "HSE-PLL");
     case CLOCK_SRC_HSI_PLL:
-        return BOOT_MSG("HSI-PLL 180 MHz (no HSE)", "HSI-PLL, no HSE");
+        return BOOT_MSG("HSI-PLL 180 MHz (no HSE)", "HSI-PLL");
     case CLOCK_SRC_HSI:
     default:
         return BOOT_MSG("HSI 16 MHz", "HSI");
@@ -74,11 +74,7 @@ static void boot_log_startup(enum sys_reset_cause cause, int clock_rc, const str
 
 static void boot_log_reason(int reason)
 {
-    (void)board_log("boot: staying in the bootloader: ");
-    (void)board_log(boot_reason_str(reason));
-    (void)board_log(" (");
-    (void)board_log_dec((uint32_t)reason);
-    boot_log_line(")");
+    boot_log_line(boot_reason_line("staying in the bootloader: ", reason));
 }
 
 /* Sleep-free wait that keeps the watchdog fed. */
@@ -126,8 +122,7 @@ int main(void)
         boot_log_startup(cause, clock_rc, &ci);
     }
     if (wdg_rc != IWDG_OK) {
-        boot_log_line(
-            BOOT_MSG("boot: watchdog period not set (LSI?)", "boot: watchdog period not set"));
+        boot_log_line(BOOT_MSG("boot: watchdog period not set (LSI?)", "boot: watchdog not set"));
     }
 
     const struct boot_hooks hooks = {

@@ -65,12 +65,7 @@ static void boot_log(const struct boot_ctx *c, const char *msg)
 /* "boot: <prefix><reason name> (<code>)" */
 static void boot_log_reason(const struct boot_ctx *c, const char *prefix, int reason)
 {
-    size_t pos = boot_line_start(prefix);
-    pos = boot_append_str(pos, boot_reason_str(reason));
-    pos = boot_append_str(pos, " (");
-    pos = boot_append_dec(pos, (uint32_t)reason);
-    (void)boot_append_str(pos, ")");
-    c->hooks->log(c->hooks->ctx, boot_line);
+    c->hooks->log(c->hooks->ctx, boot_reason_line(prefix, reason));
 }
 
 static void boot_log_version(const struct boot_ctx *c, const char *prefix,
@@ -92,10 +87,10 @@ static void boot_log_version(const struct boot_ctx *c, const char *prefix,
  * (docs/port-stm32f446.md, "Bootloader log lines"). */
 static const char boot_reason_names[] =
 #if BOOT_LOG_SHORT
-    "ok\0read error\0bad magic\0bad header size\0empty\0too big\0bad flags\0bad TLV magic\0"
-    "bad TLV length\0bad TLV size\0no hash\0bad hash\0no signature\0no key\0wrong key\0"
-    "bad signature\0duplicate TLV\0downgrade\0bad vectors\0not requested\0incomplete\0"
-    "bad image\0no app\0app invalid\0write error\0copy differs\0desc too big\0unknown";
+    "ok\0read error\0bad magic\0bad hdr size\0empty\0too big\0bad flags\0bad TLV magic\0"
+    "bad TLV len\0bad TLV size\0no hash\0bad hash\0no signature\0no key\0wrong key\0"
+    "bad signature\0dup TLV\0downgrade\0bad vectors\0not requested\0incomplete\0"
+    "bad image\0no app\0app invalid\0write error\0copy differs\0desc too big\0?";
 #else
     "ok\0flash read failed\0bad image magic\0bad header size\0empty payload\0"
     "image exceeds its slot\0unsupported image flags\0bad TLV info magic\0bad TLV length\0"
@@ -116,6 +111,16 @@ const char *boot_reason_str(int reason)
         s += strlen(s) + 1u;
     }
     return s;
+}
+
+const char *boot_reason_line(const char *prefix, int reason)
+{
+    size_t pos = boot_line_start(prefix);
+    pos = boot_append_str(pos, boot_reason_str(reason));
+    pos = boot_append_str(pos, " (");
+    pos = boot_append_dec(pos, (uint32_t)reason);
+    (void)boot_append_str(pos, ")");
+    return boot_line;
 }
 
 /* Image errors -1 .. -16 are the reasons 1 .. 16 negated (checked below). */
@@ -267,7 +272,7 @@ static int boot_recover(struct boot_ctx *c)
         if (rc != IMAGE_OK) {
             last = boot_reason_of(rc);
             boot_log_reason(
-                c, BOOT_MSG("application-area descriptor rejected: ", "app descriptor rejected: "),
+                c, BOOT_MSG("application-area descriptor rejected: ", "descriptor rejected: "),
                 last);
             continue;
         }
@@ -522,7 +527,7 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
     }
     if (!scan.hdr_valid) {
         boot_log(&c, BOOT_MSG("no valid header in sector 2, looking for the application descriptor",
-                              "no header, recovering"));
+                              "no header"));
         int rc = boot_recover(&c);
         if (rc == BOOT_OK) {
             out->action = BOOT_ACTION_RECOVERED;
@@ -587,7 +592,7 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out)
          * area if a descriptor there verifies (nothing is written otherwise). */
         boot_log(&c,
                  BOOT_MSG("header does not match the application area, looking for its descriptor",
-                          "header mismatch, recovering"));
+                          "header mismatch"));
         if (boot_recover(&c) == BOOT_OK) {
             out->action = BOOT_ACTION_RECOVERED;
             boot_log(&c, "header rebuilt from the application area");

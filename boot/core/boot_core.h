@@ -117,6 +117,10 @@ int boot_run(const struct boot_hooks *hooks, struct boot_outcome *out);
 /* Short name of a reason code, for logs. */
 const char *boot_reason_str(int reason);
 
+/* The log line "boot: <prefix><reason name> (<reason>)", in a buffer of the core that stays valid
+ * until the next call into it. */
+const char *boot_reason_line(const char *prefix, int reason);
+
 /* Check the first two words of an application payload: 0x20000000 < SP <= 0x20020000, SP 8-byte
  * aligned, reset handler odd and inside [APP_ADDR, APP_ADDR + payload_size). */
 bool boot_vector_ok(uint32_t sp, uint32_t reset, uint32_t payload_size);

@@ -296,6 +296,22 @@ static void test_reason_names_distinct(void **state)
     }
 }
 
+/* The line the bootloader's main logs when it stays (same format as the core's reason lines). */
+static void test_reason_line(void **state)
+{
+    (void)state;
+    assert_string_equal(boot_reason_line("staying in the bootloader: ", BOOT_R_NO_APP),
+                        "boot: staying in the bootloader: no application (22)");
+    assert_string_equal(boot_reason_line("x: ", 999), "boot: x: unknown (999)");
+    /* A prefix longer than the line buffer is cut, never overrun (ASan watches). */
+    char long_prefix[300];
+    memset(long_prefix, 'p', sizeof long_prefix - 1);
+    long_prefix[sizeof long_prefix - 1] = '\0';
+    const char *line = boot_reason_line(long_prefix, BOOT_R_SIG);
+    assert_true(strlen(line) > 6 && strlen(line) < 200);
+    assert_memory_equal(line, "boot: ppp", 9);
+}
+
 /* ---- good updates ---- */
 
 static void stage_and_request(uint32_t size, uint8_t major, uint8_t minor, uint32_t flags)
@@ -742,6 +758,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vector_checks),
         cmocka_unit_test(test_reason_names_distinct),
+        cmocka_unit_test(test_reason_line),
         cmocka_unit_test_setup(test_bad_images_rejected_before_app_area, setup),
         cmocka_unit_test_setup(test_small_update_installs_into_sector6_only, setup),
         cmocka_unit_test_setup(test_big_update_uses_both_sectors, setup),
