@@ -103,7 +103,10 @@ run() { # run WHO ROUND: one round against one server
            --waves "$waves" --file "$work/app.img" --timeout 60) || { echo "bench: $1 round $2 failed: $line" >&2; exit 1; }
     # shellcheck disable=SC2086
     c1=$(cpu_us $pids)
-    echo "round $2 $1 $line cpu_ms=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
+    bytes=$(echo "$line" | sed -n 's/.* bytes=\([0-9]*\).*/\1/p')
+    echo "round $2 $1 $line $(awk -v a="$c0" -v b="$c1" -v n="${bytes:-0}" 'BEGIN {
+        c = (b - a) / 1000; g = 0; if (c > 0) g = n / c / 1e6;
+        printf "cpu_ms=%.1f GB_per_cpu_s=%.2f", c, g }')"
 }
 # A warm-up round each (not counted), then rounds in rotating order so no server always runs right
 # after the same other server's burst of closing connections.
@@ -159,7 +162,7 @@ echo
 printf '%-13s %-8s %-16s %-16s\n' "" median "p25-p75" "min-max"
 for who in $servers; do
     case "$who" in nginx) label="nginx(1w)" ;; *) label=$who ;; esac
-    for f in MBps p50_ms p99_ms cpu_ms; do
+    for f in MBps p50_ms p99_ms cpu_ms GB_per_cpu_s; do
         # shellcheck disable=SC2046
         set -- $(stat "$who" "$f")
         printf '%-13s %-8s %-16s %-16s %s\n' "$label" "$1" "$2" "$3" "$f"
@@ -188,6 +191,7 @@ field() { echo "$raw_line" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 echo "raw TCP (otaserver only, one round): $(field MBps) MB/s, p50 $(field p50_ms) ms, p99 $(field p99_ms) ms"
 echo "(MB/s: image bytes over the summed wave times; p50/p99: completion time of each download from"
 echo " the start of its wave; cpu_ms: the server's CPU time per round from /proc/PID/schedstat (nginx:"
-echo " its worker), which other load on the machine disturbs far less than MB/s. Ratios > 1 favour"
-echo " otaserver for MB/s, < 1 for cpu_ms. nginx memory = master + worker; otaserver memory includes"
-echo " the raw round)"
+echo " its worker), which other load on the machine disturbs far less than MB/s; GB_per_cpu_s: image"
+echo " bytes per second of server CPU, what one core could serve if the server alone were the limit."
+echo " Ratios > 1 favour otaserver for MB/s, < 1 for cpu_ms. nginx memory = master + worker;"
+echo " otaserver memory includes the raw round)"

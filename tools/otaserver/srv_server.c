@@ -448,6 +448,44 @@ static void raw_request(struct conn *c)
     start_response(c, n, size - first > 0u, first, size - first, true);
 }
 
+/* The last response head formatted, with what it was made from: most responses of a busy second
+ * are the same full-image 200 (the head changes with the plan and the Date second only), so they
+ * are copied instead of formatted again. */
+static struct {
+    bool valid;
+    time_t date_sec;
+    struct http_plan plan;
+    size_t len;
+    char buf[HEAD_CAP];
+} s_head;
+
+static bool plan_same(const struct http_plan *a, const struct http_plan *b)
+{
+    return a->status == b->status && a->send_body == b->send_body && a->first == b->first &&
+           a->length == b->length && a->close == b->close && a->head == b->head &&
+           a->keep_alive_header == b->keep_alive_header;
+}
+
+/* The head for plan in out (cap bytes): its length, 0 if it does not fit. */
+static size_t head_for(const struct http_plan *plan, char *out, size_t cap)
+{
+    const char *date = http_date();
+    if (date != NULL && s_head.valid && s_head.date_sec == s_date_sec &&
+        plan_same(plan, &s_head.plan) && s_head.len <= cap) {
+        memcpy(out, s_head.buf, s_head.len);
+        return s_head.len;
+    }
+    size_t n = http_format_head(plan, s_img.info.size, s_img.info.etag, date, out, cap);
+    s_head.valid = date != NULL && n > 0u && n <= sizeof(s_head.buf);
+    if (s_head.valid) {
+        s_head.date_sec = s_date_sec;
+        s_head.plan = *plan;
+        s_head.len = n;
+        memcpy(s_head.buf, out, n);
+    }
+    return n;
+}
+
 static void http_request(struct conn *c)
 {
     struct http_req req;
@@ -457,8 +495,7 @@ static void http_request(struct conn *c)
     struct http_plan plan;
     uint32_t size = s_img.info.size;
     http_plan_response(&req, size, s_img.info.etag, &plan);
-    size_t n = http_format_head(&plan, size, s_img.info.etag, http_date(), c->hbuf,
-                                sizeof(c->hbuf));
+    size_t n = head_for(&plan, c->hbuf, sizeof(c->hbuf));
     struct srv_fields f;
     srv_fields_init(&f);
     srv_fields_str(&f, "method", req.error != 0 ? "?" : req.method == HTTP_M_GET ? "GET"
@@ -979,6 +1016,7 @@ int srv_run(const struct srv_config *cfg)
     uint64_t t0 = now_ms();
     s_now = t0;
     s_wall_stale = true;
+    s_head.valid = false; /* made for another image */
     srv_log_init(cfg->log_mode, t0);
     int rc = srv_image_open(&s_img, cfg->image_path);
     if (rc != SRV_IMAGE_OK) {
