@@ -137,7 +137,11 @@ def sectors_for(size, sectors_kb):
 
 
 def fmt(ms):
-    return '-' if ms is None else (f'{ms / 1000:.2f} s' if ms >= 1000 else f'{ms:.0f} ms')
+    if ms is None:
+        return '-'
+    if abs(ms) < 0.5:
+        return '0 ms'
+    return f'{ms / 1000:.2f} s' if abs(ms) >= 1000 else f'{ms:.0f} ms'
 
 
 def measure(ctx, work, img_path, v1, v2):
