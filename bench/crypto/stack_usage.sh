@@ -1,7 +1,7 @@
 #!/bin/sh
 # Worst-case stack of the crypto library's public functions on the Cortex-M4, as the firmware
 # build compiles it (arm-none-eabi-gcc -Os, same CPU flags), from GCC's -fstack-usage call graph.
-# Usage: bench/crypto/stack_usage.sh [extra compiler flags, e.g. -DED25519_WNAF_WIDTH=4]
+# Usage: bench/crypto/stack_usage.sh [extra compiler flags, e.g. -DCRC32_NIBBLE_TABLE=0]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)

@@ -41,7 +41,7 @@ static void sha512_compress(uint64_t state[8], const uint8_t block[SHA512_BLOCK_
         av[3 - i] = state[i];     /* a, b, c, d */
         ev[3 - i] = state[4 + i]; /* e, f, g, h */
     }
-    for (unsigned t = 0; t < 80; t++) {
+    for (size_t t = 0; t < 80; t++) {
         if (t < 16) {
             w[t] = sha512_get_be64(&block[8 * t]);
         } else {
