@@ -51,11 +51,17 @@
 #endif
 
 /* 1: probe the address DHCP acknowledged with ARP before using it, as RFC 2131 4.4.1 recommends
- * (SHOULD): a conflicting host is detected and the address declined. The probe waits for the
- * W5500's ARP timeout, 1.8 s (RTR 200 ms x (RCR 8 + 1)), on every update. 0: skip it, for networks
- * whose DHCP server is trusted to hand out free addresses (most servers ping before offering). */
+ * (SHOULD): a conflicting host is detected and the address declined. The probe ends when an
+ * answer comes or after APP_DHCP_PROBE_ARPS unanswered ARP requests, 200 ms apart (the W5500's
+ * RTR): 3 = 600 ms on every update. 0 (the probe) = the chip's 9 requests, 1.8 s. A host that
+ * owns the address answers the first request within milliseconds; more requests only cover lost
+ * frames. APP_DHCP_CONFLICT_PROBE 0: no probe, for networks whose DHCP server is trusted to hand
+ * out free addresses (most servers ping before offering); a conflict then goes unnoticed. */
 #ifndef APP_DHCP_CONFLICT_PROBE
 #define APP_DHCP_CONFLICT_PROBE 1
+#endif
+#ifndef APP_DHCP_PROBE_ARPS
+#define APP_DHCP_PROBE_ARPS 3
 #endif
 
 /* ---- Timeouts (milliseconds) -------------------------------------------------------------- */
@@ -129,6 +135,8 @@ _Static_assert(APP_SERVER_PROTO == APP_PROTO_RAW || APP_SERVER_PROTO == APP_PROT
 _Static_assert(APP_USE_DHCP == 0 || APP_USE_DHCP == 1, "APP_USE_DHCP is 0 or 1");
 _Static_assert(APP_DHCP_CONFLICT_PROBE == 0 || APP_DHCP_CONFLICT_PROBE == 1,
                "APP_DHCP_CONFLICT_PROBE is 0 or 1");
+_Static_assert(APP_DHCP_PROBE_ARPS >= 0 && APP_DHCP_PROBE_ARPS <= 32,
+               "APP_DHCP_PROBE_ARPS: 0 (the chip's RCR + 1) or 1..32 requests");
 _Static_assert(sizeof(APP_SERVER_HOST) > 1 && sizeof(APP_SERVER_HOST) <= 64,
                "APP_SERVER_HOST: 1..63 characters");
 _Static_assert(sizeof(APP_SERVER_PATH) > 1 && sizeof(APP_SERVER_PATH) <= 128,

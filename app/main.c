@@ -315,6 +315,7 @@ static bool app_ota_setup(void)
     ncfg.tcp_sn = APP_SN_TCP;
     ncfg.dhcp_sn = APP_SN_DHCP;
     ncfg.dhcp_skip_conflict_probe = APP_DHCP_CONFLICT_PROBE == 0;
+    ncfg.dhcp_probe_arps = APP_DHCP_PROBE_ARPS;
     ncfg.dns_sn = APP_SN_DNS;
     /* DHCP xid and DNS ids differ per device (unique ID) and per boot (time of the press). */
     uint32_t seed = systick_ms();

@@ -9,6 +9,7 @@
 #   app_rawr    raw TCP with otaserver's offset extension (resumable), DHCP, version APP_VERSION
 #   app_big_v2  app_v2 with filler for a ~200 KB image (update benchmark)
 #   app_noprobe app with APP_DHCP_CONFLICT_PROBE=0 (update benchmark: DHCP without the ARP probe)
+#   app_probe9  app with APP_DHCP_PROBE_ARPS=0 (update benchmark: the probe waits the chip's 9 ARPs)
 
 if(NOT APP_VERSION MATCHES "^([0-9]+)\\.([0-9]+)\\.([0-9]+)\\+([0-9]+)$")
     message(FATAL_ERROR "APP_VERSION '${APP_VERSION}' is not M.m.r+b")
@@ -32,6 +33,7 @@ app_firmware(app_dns VERSION ${APP_VERSION}
 # 200 KB of image: the filler plus the program itself (about 30 KB) and the image's header/TLVs.
 app_firmware(app_big_v2 VERSION ${APP_NEXT_VERSION} DEFINES APP_PAD_BYTES=165376)
 app_firmware(app_noprobe VERSION ${APP_VERSION} DEFINES APP_DHCP_CONFLICT_PROBE=0)
+app_firmware(app_probe9 VERSION ${APP_VERSION} DEFINES APP_DHCP_PROBE_ARPS=0)
 
 # Not an application: crypto_cycles.elf measures SHA-256, CRC-32 and Ed25519 verification in
 # cycles (DWT CYCCNT) with the firmware's flags and libota_crypto, at the bootloader's address so

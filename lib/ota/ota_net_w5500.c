@@ -56,6 +56,7 @@ static int nw_ready_poll(void *ctx)
         struct w5500_dhcp_config dcfg;
         memset(&dcfg, 0, sizeof dcfg); /* retransmission timing: the driver's defaults */
         dcfg.skip_conflict_probe = w->cfg.dhcp_skip_conflict_probe;
+        dcfg.probe_arps = w->cfg.dhcp_probe_arps;
         rc = w5500_dhcp_start(&w->dhcp, w->dev, w->cfg.dhcp_sn, w->cfg.seed, &dcfg);
         if (rc != W5500_OK) {
             return nw_map(w, rc);

@@ -26,6 +26,8 @@ struct ota_net_w5500_config {
      * says SHOULD probe). Saves the probe's ARP timeout (1.8 s with the W5500's defaults) per
      * lease; the cost is that an address already in use is not detected (DECLINE) before use. */
     bool dhcp_skip_conflict_probe;
+    /* ARP requests of that probe, RTR (200 ms) apart; 0: the chip's RCR + 1 (9, 1.8 s). */
+    uint8_t dhcp_probe_arps;
 };
 
 struct ota_net_w5500 {

@@ -298,6 +298,22 @@ int w5500_set_netcfg(struct w5500_dev *dev, const struct w5500_netcfg *net)
     return W5500_OK;
 }
 
+int w5500_set_retry_count(struct w5500_dev *dev, uint8_t rcr)
+{
+    OTA_VERIFY(dev != NULL && dev->port != NULL, W5500_ERR_ARG);
+    uint8_t back = 0;
+    OTA_TRY(wr(dev, W5500_BSB_COMMON, W5500_RCR, &rcr, 1));
+    OTA_TRY(rd(dev, W5500_BSB_COMMON, W5500_RCR, &back, 1));
+    return back == rcr ? W5500_OK : W5500_ERR_VERIFY;
+}
+
+int w5500_restore_retry_count(struct w5500_dev *dev)
+{
+    OTA_VERIFY(dev != NULL, W5500_ERR_ARG);
+    return w5500_set_retry_count(dev, dev->cfg.retry_count != 0 ? dev->cfg.retry_count
+                                                                : (uint8_t)RCR_DEFAULT);
+}
+
 int w5500_get_netcfg(struct w5500_dev *dev, struct w5500_netcfg *net)
 {
     OTA_VERIFY(net != NULL, W5500_ERR_ARG);

@@ -159,6 +159,11 @@ int w5500_set_netcfg(struct w5500_dev *dev, const struct w5500_netcfg *net);
 /* Read back IP, mask and gateway from the chip. */
 int w5500_get_netcfg(struct w5500_dev *dev, struct w5500_netcfg *net);
 
+/* RCR (retransmissions before TIMEOUT, ARP included) for what follows, or back to the configured
+ * value (w5500_config.retry_count, chip default 8) with w5500_restore_retry_count. */
+int w5500_set_retry_count(struct w5500_dev *dev, uint8_t rcr);
+int w5500_restore_retry_count(struct w5500_dev *dev);
+
 /* The MAC in use. */
 void w5500_get_mac(const struct w5500_dev *dev, uint8_t mac[6]);
 

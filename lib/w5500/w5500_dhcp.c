@@ -249,8 +249,19 @@ static int dhcp_sock_close(struct w5500_dhcp *d)
     return w5500_sock_close(d->dev, d->sn);
 }
 
+/* The probe is over (answered, timed out or failed): the configured RCR again. */
+static int dhcp_probe_end(struct w5500_dhcp *d)
+{
+    if (!d->probe_rcr_set) {
+        return W5500_OK;
+    }
+    d->probe_rcr_set = false;
+    return w5500_restore_retry_count(d->dev);
+}
+
 static int dhcp_fail(struct w5500_dhcp *d, int status)
 {
+    (void)dhcp_probe_end(d); /* best effort: the failure reported is the first one */
     int rc = dhcp_sock_close(d);
     d->state = W5500_DHCP_S_FAILED;
     d->last_error = (rc != W5500_OK) ? rc : status;
@@ -520,6 +531,13 @@ static int dhcp_check(struct w5500_dhcp *d)
         return rc == W5500_PENDING ? W5500_PENDING : dhcp_fail(d, W5500_ERR_CONFLICT);
     }
     if (!d->probe_sent) {
+        if (d->cfg.probe_arps != 0 && !d->probe_rcr_set) {
+            int rc = w5500_set_retry_count(d->dev, (uint8_t)(d->cfg.probe_arps - 1u));
+            d->probe_rcr_set = true; /* restored even if the write failed half-way */
+            if (rc != W5500_OK) {
+                return dhcp_fail(d, rc);
+            }
+        }
         static const uint8_t probe[1] = {0};
         int rc = w5500_udp_sendto(d->dev, d->sn, probe, sizeof probe, d->offer.yiaddr,
                                   DISCARD_PORT);
@@ -535,6 +553,10 @@ static int dhcp_check(struct w5500_dhcp *d)
     int rc = w5500_udp_send_poll(d->dev, d->sn);
     bool free_addr = rc == W5500_ERR_TIMEOUT || (rc == W5500_PENDING && d->now_ms >= d->t_retx);
     if (free_addr) {
+        rc = dhcp_probe_end(d);
+        if (rc != W5500_OK) {
+            return dhcp_fail(d, rc);
+        }
         struct w5500_dhcp_msg ack = d->offer;
         rc = dhcp_bind(d, &ack);
         return rc == W5500_OK ? W5500_OK : dhcp_fail(d, rc);
@@ -542,8 +564,12 @@ static int dhcp_check(struct w5500_dhcp *d)
     if (rc == W5500_PENDING) {
         return W5500_PENDING;
     }
+    int end_rc = dhcp_probe_end(d);
     if (rc != W5500_OK) {
         return dhcp_fail(d, rc);
+    }
+    if (end_rc != W5500_OK) {
+        return dhcp_fail(d, end_rc);
     }
     /* SEND_OK: the ARP was answered, the address is taken. */
     d->last_error = W5500_ERR_CONFLICT;
@@ -714,7 +740,8 @@ int w5500_dhcp_release(struct w5500_dhcp *dhcp)
 int w5500_dhcp_stop(struct w5500_dhcp *dhcp)
 {
     OTA_VERIFY(dhcp != NULL && dhcp->dev != NULL, W5500_ERR_ARG);
+    int probe_rc = dhcp_probe_end(dhcp);
     int rc = dhcp_sock_close(dhcp);
     dhcp->state = W5500_DHCP_S_IDLE;
-    return rc;
+    return rc != W5500_OK ? rc : probe_rc;
 }

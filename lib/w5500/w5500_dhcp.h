@@ -65,6 +65,9 @@ struct w5500_dhcp_config {
                                 * each wait is randomised by +-min(1 s, timeout / 4) */
     uint8_t attempts;          /* DISCOVERs/REQUESTs sent before giving up (0: 4) */
     bool skip_conflict_probe;  /* true: bind without the ARP probe of the offered address */
+    uint8_t probe_arps;        /* ARP requests of the probe, RTR apart (RCR = probe_arps - 1 while
+                                * it runs, then the configured RCR again); 0: the chip's RCR
+                                * (RTR x (RCR + 1): 1.8 s with the defaults) */
 };
 
 enum w5500_dhcp_state {
@@ -99,6 +102,7 @@ struct w5500_dhcp {
     bool sock_open;
     bool probe_sent;        /* CHECKING: the ARP probe datagram has left */
     bool final_decline;     /* CHECKING: last DECLINE sent; fail with CONFLICT once it is out */
+    bool probe_rcr_set;     /* CHECKING: RCR holds probe_arps - 1 until the probe ends */
     uint32_t xid;
     uint32_t rng;           /* retransmission jitter (RFC 2131 4.1: randomised by +-1 s) */
     uint32_t last_ms;       /* last clock reading */

@@ -1033,7 +1033,7 @@ static void test_dhcp_exchange_details(void **state)
     static struct w5500_dhcp dh;
     ready_dev();
     F.auto_send_ok = true;
-    const struct w5500_dhcp_config cfg = {1000, 3, true};
+    const struct w5500_dhcp_config cfg = {1000, 3, true, 0};
     assert_int_equal(w5500_dhcp_start(&dh, &dev, 2, 77u, &cfg), W5500_OK);
     const uint8_t *disc = F.sent[2];
     uint32_t xid = ((uint32_t)disc[4] << 24) | ((uint32_t)disc[5] << 16) |

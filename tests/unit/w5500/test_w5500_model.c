@@ -527,7 +527,7 @@ static void dhcp_bring_up(void)
     assert_int_equal(bring_up_with(&c), W5500_OK);
 }
 
-static const struct w5500_dhcp_config DHCP_FAST = {1000, 3, false};
+static const struct w5500_dhcp_config DHCP_FAST = {1000, 3, false, 0};
 
 static void test_dhcp_acquire_renew_expire(void **state)
 {
@@ -686,6 +686,64 @@ static void test_dhcp_address_conflict(void **state)
     assert_no_open_sockets();
 }
 
+/* Model time until the next UDP datagram from sn to ip ends (SEND_OK or TIMEOUT), in ms. */
+static uint64_t udp_send_ms(uint8_t sn, const uint8_t ip[4], int *rc)
+{
+    static const uint8_t one[1] = {0};
+    uint64_t t0 = S.now_us;
+    assert_int_equal(w5500_udp_sendto(&dev, sn, one, sizeof one, ip, 9), W5500_OK);
+    *rc = W5500_PENDING;
+    for (unsigned i = 0; i < 100000 && *rc == W5500_PENDING; i++) {
+        step(10);
+        *rc = w5500_udp_send_poll(&dev, sn);
+    }
+    return (S.now_us - t0) / 1000u;
+}
+
+/* probe_arps 3: the probe takes 3 ARP requests (RTR apart) instead of RCR + 1, a taken address
+ * is still declined, and RCR is the configured value again afterwards. */
+static void test_dhcp_short_probe(void **state)
+{
+    (void)state;
+    dhcp_bring_up();
+    const struct w5500_dhcp_config full = {1000, 3, false, 0};
+    const struct w5500_dhcp_config short3 = {1000, 3, false, 3};
+    uint64_t t0 = S.now_us;
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 61u, &full), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    uint64_t full_ms = (S.now_us - t0) / 1000u;
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    t0 = S.now_us;
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 62u, &short3), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    uint64_t short_ms = (S.now_us - t0) / 1000u;
+    /* cfg_static: RTR 50 ms, RCR 4: the full probe is 5 ARP requests (250 ms), the short 3 */
+    assert_true(full_ms >= 250u && full_ms < 300u);
+    assert_true(short_ms >= 150u && short_ms < 200u);
+    assert_true(full_ms - short_ms >= 90u);
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    /* RCR restored to the configured 4: an ARP for an address nobody owns ends after 5 requests. */
+    const uint8_t nobody[4] = {192, 168, 1, 77};
+    int rc = 0;
+    assert_int_equal(w5500_udp_open(&dev, 3, 40000), W5500_OK);
+    uint64_t arp_ms = udp_send_ms(3, nobody, &rc);
+    assert_int_equal(rc, W5500_ERR_TIMEOUT);
+    assert_true(arp_ms >= 250u && arp_ms < 300u);
+    assert_int_equal(w5500_sock_close(&dev, 3), W5500_OK);
+    /* A taken address is still found with the short probe. */
+    int fd = lan_host_at(LAN(192, 168, 1, 100));
+    assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 63u, &short3), W5500_OK);
+    assert_int_equal(dhcp_run(100000, 10), W5500_OK);
+    struct w5500_dhcp_lease l;
+    assert_int_equal(w5500_dhcp_get_lease(&dhcp, &l), W5500_OK);
+    assert_int_not_equal(l.net.ip[3], 100);
+    uint8_t b[16];
+    assert_int_equal(recv(fd, b, sizeof b, MSG_DONTWAIT), 1); /* the probe reached the owner */
+    assert_int_equal(w5500_dhcp_stop(&dhcp), W5500_OK);
+    close(fd);
+    assert_no_open_sockets();
+}
+
 static void test_dhcp_conflict_everywhere(void **state)
 {
     (void)state;
@@ -703,7 +761,7 @@ static void test_dhcp_conflict_everywhere(void **state)
     assert_memory_equal(n.ip, zero, 4); /* no taken address was ever configured */
     assert_no_open_sockets();
     /* Without the probe the first offer is used as is. */
-    const struct w5500_dhcp_config noprobe = {1000, 3, true};
+    const struct w5500_dhcp_config noprobe = {1000, 3, true, 0};
     assert_int_equal(w5500_dhcp_start(&dhcp, &dev, 2, 33u, &noprobe), W5500_OK);
     assert_int_equal(dhcp_run(100000, 10), W5500_OK);
     assert_int_equal(w5500_get_netcfg(&dev, &n), W5500_OK);
@@ -1408,6 +1466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dhcp_short_and_infinite_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_address_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_conflict_everywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcp_short_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_request_lost_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcp_requests_unanswered, setup, teardown),
