@@ -250,11 +250,12 @@ void vb_advance_to(struct vboard *vb, uint64_t target_ps, enum vb_tcat cat)
 /*
  * Pacing exemption (docs/vboard.md "Pacing rule"): flash time during which the core cannot reach
  * the W5500 (a fetch or store stalled by BSY, or passes of a BSY polling loop jumped over) does not
- * count against real time.
+ * count against real time. Called before advancing from now to until_ps.
  */
-void vb_pace_exempt(struct vboard *vb, uint64_t ps)
+void vb_pace_exempt(struct vboard *vb, uint64_t until_ps)
 {
-    if (vb->pace_active) {
+    if (vb->pace_active && until_ps > vb->now_ps) {
+        uint64_t ps = until_ps - vb->now_ps;
         vb->pace_v0_ps += ps;
         vb->pace_exempt_ps += ps;
     }
@@ -311,7 +312,7 @@ void vb_ff_flash_sr_read(struct vboard *vb)
     vb->ff_jumps++;
     vb->ff_insns += k * vb->ffp_insns;
     vb->ffp_cyc += k * vb->ffp_period;
-    vb_pace_exempt(vb, skip);
+    vb_pace_exempt(vb, vb->now_ps + skip);
     uint64_t cycles_after = vb->cycles + k * vb->ffp_period;
     vb_advance_to(vb, vb->now_ps + skip, VB_T_CPU);
     if (!vb->halting) {
@@ -674,7 +675,7 @@ static void hook_block(uc_engine *uc, uint64_t addr64, uint32_t size, void *user
     vb->cycles += cyc;
     /* Fetches from flash stall while a program/erase runs (single bank). */
     if (vb->fl.busy && in_flash(addr)) {
-        vb_pace_exempt(vb, vb->fl.busy_end_ps - vb->now_ps);
+        vb_pace_exempt(vb, vb->fl.busy_end_ps);
         vb_advance_to(vb, vb->fl.busy_end_ps, VB_T_FLASH);
     }
     if (vb->now_ps >= vb->next_event_ps) {

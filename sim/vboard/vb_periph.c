@@ -631,7 +631,7 @@ bool vb_flash_store(struct vboard *vb, uint32_t addr, unsigned size, uint32_t va
     struct vb_flash *f = &vb->fl;
     if (f->busy) {
         /* The bus stalls until BSY clears: the core cannot reach the W5500 meanwhile. */
-        vb_pace_exempt(vb, f->busy_end_ps - vb->now_ps);
+        vb_pace_exempt(vb, f->busy_end_ps);
         vb_advance_to(vb, f->busy_end_ps, VB_T_FLASH);
     }
     if ((f->cr & CR_LOCK) || !(f->cr & CR_PG)) {

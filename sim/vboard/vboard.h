@@ -277,7 +277,7 @@ void vb_add_time(struct vboard *vb, uint64_t ps, enum vb_tcat cat);
 void vb_advance_to(struct vboard *vb, uint64_t target_ps, enum vb_tcat cat);
 void vb_flush_code(struct vboard *vb, uint32_t addr, uint32_t len);
 void vb_ff_flash_sr_read(struct vboard *vb);
-void vb_pace_exempt(struct vboard *vb, uint64_t ps);
+void vb_pace_exempt(struct vboard *vb, uint64_t until_ps);
 uint64_t vb_real_ns(void);
 
 /* vb_periph.c: STM32F446 peripherals and the flash interface. */
