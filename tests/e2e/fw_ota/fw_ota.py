@@ -683,6 +683,15 @@ def scenario_powercut(ctx, work):
             key = f'{phase}/{mode}' + ('' if via == 'pending' or phase == 'download' else '/factory')
             counts[key] = counts.get(key, 0) + 1
         print('cases: ' + ', '.join(f'{k} {v}' for k, v in sorted(counts.items())))
+        special = []
+        for phase, ops in (('download', base['d_ops']), ('install', base['i_ops'])):
+            for n, (_, t) in enumerate(ops, 1):
+                if not sector2_addr(t) and not t.startswith('program'):
+                    special.append(f'{phase} op {n} {t} x{sum(c[:2] == (phase, n) for c in cases)}')
+            for a, b in sector2_writes(ops):
+                cut = sum(c[0] == phase and a <= c[1] <= b for c in cases)
+                special.append(f'{phase} sector-2 write ops {a}-{b} x{cut}')
+        print('special operations cut: ' + '; '.join(special))
         failures = []
         # Cases through the network are paced to real time (mostly asleep): more of them at once.
         with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as cpu_ex, \
