@@ -263,8 +263,8 @@ void vb_pace_exempt(struct vboard *vb, uint64_t until_ps)
 
 /*
  * BSY polling fast-forward (docs/vboard.md "Time model"). Called at a FLASH_SR read that sees BSY.
- * A loop is recognised when three such reads come from the same instruction with the same number
- * of cycles and instructions between them and no other device access in between except IWDG
+ * A loop is recognised when four such reads in a row come from the same instruction, the same
+ * number of cycles and instructions apart, with no other device access in between except IWDG
  * reloads (KR = 0xAAAA) and SysTick CTRL reads. Until the next event the core can see (flash end,
  * SysTick underflow, IWDG expiry, button, power cut, UART RX poll, time limit; not the W5500 poll)
  * every pass reads the same values, so whole passes are skipped: time moves by a multiple of the
