@@ -39,9 +39,13 @@ trap cleanup EXIT INT TERM
 "$mkimage" --out "$work/app.img" --size "$payload" >/dev/null
 size=$(wc -c < "$work/app.img")
 
-# start_otaserver NAME BINARY: quiet, so no server logs per request (nginx: access_log off).
+# start_otaserver NAME BINARY: quiet, so no server logs per request (nginx: access_log off). In a
+# session of its own, as nginx (a daemon) is: with the kernel's autogroup scheduling every session
+# is one group with its own share of the CPUs, so a server left in this script's session would share
+# the load generator's share while nginx has one of its own (otaserver got ~25 % less MB/s than
+# nginx on a loaded machine that way, at the same CPU time per round).
 start_otaserver() {
-    "$2" --image "$work/app.img" --port 0 --http-port 0 --max-clients $((conns + 100)) \
+    setsid "$2" --image "$work/app.img" --port 0 --http-port 0 --max-clients $((conns + 100)) \
         --quiet > "$work/$1.log" 2>&1 &
     pid=$!
     srv_pids="$srv_pids $pid"
@@ -108,6 +112,15 @@ run() { # run WHO ROUND: one round against one server
         c = (b - a) / 1000; g = 0; if (c > 0) g = n / c / 1e6;
         printf "cpu_ms=%.1f GB_per_cpu_s=%.2f", c, g }')"
 }
+# Each server in a scheduling group of its own, the load generator in this script's.
+group() { sed 's/ nice.*//; s/.*autogroup-//' "/proc/$1/autogroup" 2>/dev/null || echo "-"; }
+line="autogroups: bench $(group $$)"
+for who in $servers; do
+    # shellcheck disable=SC2046
+    set -- $(server_pids "$who")
+    line="$line, $who $(group "$1") ($(cat "/proc/$1/comm" 2>/dev/null))"
+done
+echo "$line"
 # A warm-up round each (not counted), then rounds in rotating order so no server always runs right
 # after the same other server's burst of closing connections.
 for who in $servers; do run "$who" 0 >/dev/null; done
