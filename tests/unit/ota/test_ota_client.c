@@ -69,7 +69,9 @@ static struct ota_client_config config(int proto, uint16_t port)
     cfg.path = "/firmware";
     cfg.proto = (uint8_t)proto;
     cfg.connect_timeout_ms = 2000;
-    cfg.recv_timeout_ms = 400;
+    /* Real time on a loaded 2-core CI machine (ASan, tests in parallel): generous, except where a
+     * test waits for it on purpose (stall_config). */
+    cfg.recv_timeout_ms = 5000;
     cfg.total_timeout_ms = 60000;
     cfg.max_attempts = 6;
     cfg.backoff_first_ms = 5;
@@ -99,12 +101,26 @@ static int run(uint32_t stop_at)
     return rc;
 }
 
+static void start_client_with(const struct ota_client_config *cfg)
+{
+    sock_net_init(&snet, &net);
+    assert_int_equal(ota_client_init(&client, cfg, &net), 0);
+    assert_int_equal(ota_client_start(&client), 0);
+}
+
 static void start_client(int proto, uint16_t port)
 {
     struct ota_client_config cfg = config(proto, port);
-    sock_net_init(&snet, &net);
-    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
-    assert_int_equal(ota_client_start(&client), 0);
+    start_client_with(&cfg);
+}
+
+/* For the stall tests, which wait for the receive timeout: short, yet long enough that a
+ * server thread delayed by a loaded machine is not taken for a stall. */
+static struct ota_client_config stall_config(int proto, uint16_t port)
+{
+    struct ota_client_config cfg = config(proto, port);
+    cfg.recv_timeout_ms = 1500;
+    return cfg;
 }
 
 static const uint8_t *staging_bytes(void)
@@ -262,7 +278,8 @@ static void test_stalled_server_times_out_then_resumes(void **state)
     s = (struct script){.proto = OTA_PROTO_RAW_RESUME, .img = img_v2, .len = img_v2_len};
     s.stall = true;
     server_start(&s);
-    start_client(OTA_PROTO_RAW_RESUME, s.port);
+    struct ota_client_config cfg = stall_config(OTA_PROTO_RAW_RESUME, s.port);
+    start_client_with(&cfg);
     assert_int_equal(run(0), OTA_CLIENT_DONE); /* second connection completes */
     server_stop(&s);
     sock_net_close_all(&snet);
@@ -282,11 +299,9 @@ static void test_stalled_server_gives_up(void **state)
     s.stall = true;
     s.stall_all = true;
     server_start(&s);
-    struct ota_client_config cfg = config(OTA_PROTO_RAW_RESUME, s.port);
+    struct ota_client_config cfg = stall_config(OTA_PROTO_RAW_RESUME, s.port);
     cfg.max_attempts = 2;
-    sock_net_init(&snet, &net);
-    assert_int_equal(ota_client_init(&client, &cfg, &net), 0);
-    assert_int_equal(ota_client_start(&client), 0);
+    start_client_with(&cfg);
     assert_int_equal(run(0), OTA_ERR_RECV_TIMEOUT);
     server_stop(&s);
     sock_net_close_all(&snet);
