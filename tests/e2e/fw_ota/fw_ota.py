@@ -619,9 +619,32 @@ def pc_case(ctx, work, case, k, base):
         return f'{phase} op {n} {mode} from {via}: {e}'
 
 
+def pc_same_without_ff(ctx, work, base):
+    """The install from the "marked pending" flash once more with --no-fast-forward: the output
+    (every logged time, the flash trace) and the flash must be the same as with it. Returns a
+    line to print, or raises Fail."""
+    v2 = base['v2']
+    slow = os.path.join(work, 'no-ff.flash')
+    shutil.copyfile(base['pending'], slow)
+    r3 = vboard(ctx, slow, stop_on=f'app: running v{v2["version"]}', trace_flash=True,
+                no_fast_forward=True)
+    r2 = base['install_run']
+    skip = re.compile(r'^  (flash poll skipped|instructions|paced to real time): ')
+    a = [x for x in r2.out.splitlines() if not skip.match(x)]
+    b = [x for x in r3.out.splitlines() if not skip.match(x)]
+    check(a == b, 'install output differs with --no-fast-forward')
+    check(flash_bytes(base['installed'], 0, 0x80000) == flash_bytes(slow, 0, 0x80000),
+          'flash differs with --no-fast-forward')
+    ff = re.search(r'flash poll skipped: ([0-9.]+) ms of cpu in (\d+) jumps \((\d+) instr', r2.out)
+    ins = [int(x) for x in re.findall(r'instructions: (\d+),', r2.out + r3.out)]
+    check(ff is not None and int(ff.group(2)) > 0 and len(ins) == 2, 'no fast-forward seen')
+    return (f'install: same output with and without fast-forward ({len(a)} lines); '
+            f'{ins[1]} instructions emulated without, {ins[0]} with ({ff.group(1)} ms jumped)')
+
+
 def pc_baseline(ctx, work, server):
     """Download + mark and install with the flash operations traced; the "marked pending" flash
-    kept. The install also runs once with --no-fast-forward: the output must be the same."""
+    kept."""
     v1 = image_info(os.path.join(ctx.fw, 'app.img'))
     v2 = image_info(os.path.join(ctx.fw, 'app_v2.img'))
     srv = server_info(ctx.fw, 'app')
@@ -640,21 +663,6 @@ def pc_baseline(ctx, work, server):
     r2 = vboard(ctx, flash, stop_on=f'app: running v{v2["version"]}', trace_flash=True)
     check_installed(r2, flash, v1, v2)
     i_ops = trace_ops(r2)
-    slow = os.path.join(work, 'no-ff.flash')
-    shutil.copyfile(pending, slow)
-    r3 = vboard(ctx, slow, stop_on=f'app: running v{v2["version"]}', trace_flash=True,
-                no_fast_forward=True)
-    skip = re.compile(r'^  (flash poll skipped|instructions|paced to real time): ')
-    a = [x for x in r2.out.splitlines() if not skip.match(x)]
-    b = [x for x in r3.out.splitlines() if not skip.match(x)]
-    check(a == b, 'install output differs with --no-fast-forward')
-    check(flash_bytes(flash, 0, 0x80000) == flash_bytes(slow, 0, 0x80000),
-          'flash differs with --no-fast-forward')
-    ff = re.search(r'flash poll skipped: ([0-9.]+) ms of cpu in (\d+) jumps \((\d+) instr', r2.out)
-    ins = [int(x) for x in re.findall(r'instructions: (\d+),', r2.out + r3.out)]
-    check(ff is not None and int(ff.group(2)) > 0 and len(ins) == 2, 'no fast-forward seen')
-    print(f'install: same output with and without fast-forward ({len(a)} lines); '
-          f'{ins[1]} instructions emulated without, {ins[0]} with ({ff.group(1)} ms jumped)')
     # Sector-2 writes of the download: the start record, checkpoints, the PENDING record.
     groups = sector2_writes(d_ops)
     check(len(groups) >= 3, f'download: {len(groups)} sector-2 writes')
@@ -663,6 +671,7 @@ def pc_baseline(ctx, work, server):
           f'writes: download {len(groups)} ({sum(b - a + 1 for a, b in groups)} words), install '
           f'{len(i_groups)} ({sum(b - a + 1 for a, b in i_groups)} words)')
     return {'d_ops': d_ops, 'i_ops': i_ops, 'v1': v1, 'v2': v2, 'hexf': hexf, 'map': lan_map,
+            'install_run': r2, 'installed': flash,
             'pending': pending, 'start_end': groups[0][1], 'ckpt_end': groups[1][1],
             'pending_first': groups[-1][0]}
 
@@ -696,9 +705,14 @@ def scenario_powercut(ctx, work):
         # Cases through the network are paced to real time (mostly asleep): more of them at once.
         with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as cpu_ex, \
                 concurrent.futures.ThreadPoolExecutor(max_workers=ctx.net_jobs) as net_ex:
+            same = cpu_ex.submit(pc_same_without_ff, ctx, work, base)
             futs = [(net_ex if c[3] == 'factory' else cpu_ex).submit(pc_case, ctx, work, c, k + 1,
                                                                       base)
                     for k, c in enumerate(cases)]
+            try:
+                print(same.result(), flush=True)
+            except Fail as e:
+                failures.append(f'fast-forward comparison: {e}')
             for i, ((phase, n, mode, via), fut) in enumerate(zip(cases, futs), 1):
                 err = fut.result()
                 if ctx.sweep and i % 500 == 0:
