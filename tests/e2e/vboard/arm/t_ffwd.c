@@ -8,6 +8,8 @@
  *      1000 ms at x32): COUNTFLAG seen once per millisecond, CYCCNT advanced by the erase time;
  *   2. interrupts enabled: the SysTick handler (in RAM, vector table in RAM) runs every 1 ms during
  *      the erase and toggles the LED every 100 ticks (the LED changes are logged with their time);
+ *   4. a loop that reads SysTick VAL (different every pass) is not jumped over: its pass count
+ *      and the sum of the values it read come out the same;
  *   3. no IWDG reload: the watchdog (50 ms) resets the board in the middle of a 1000 ms erase.
  * Clock: HSI 16 MHz after reset; SysTick reload 15999 = 1 ms.
  */
@@ -61,6 +63,23 @@ RAMFUNC uint32_t erase_poll(uint32_t sector, uint32_t reload)
     }
     REG(F_CR) = 0;
     return ms;
+}
+
+/* A polling loop that also reads SysTick VAL, which changes every pass: it must not be jumped
+ * over (every pass is counted and its VAL summed). */
+RAMFUNC uint32_t erase_poll_val(uint32_t sector, uint32_t *passes)
+{
+    uint32_t sum = 0;
+    uint32_t n = 0;
+    REG(F_CR) = PSIZE32 | (sector << 3) | 2u;
+    REG(F_CR) |= 1u << 16;
+    while (REG(F_SR) & BSY) {
+        sum += REG(ST_VAL);
+        n++;
+    }
+    REG(F_CR) = 0;
+    *passes = n;
+    return sum;
 }
 
 static void put_line(const char *what, uint32_t v)
@@ -128,6 +147,14 @@ int main(void)
     t_check_true("SysTick handler every ms of the 1000 ms erase",
                  t1 - t0 >= 999u && t1 - t0 <= 1001u);
     t_check_true("CYCCNT: 1000 ms at 16 MHz", dc >= 16000000u && dc <= 16016000u);
+
+    /* 4. A loop reading SysTick VAL: not a loop to jump over (same pass count either way). */
+    REG(IWDG_KR) = 0xAAAAu;
+    uint32_t passes = 0;
+    uint32_t sum = erase_poll_val(3, &passes);
+    put_line("VAL-reading poll: passes ", passes);
+    put_line("VAL-reading poll: VAL sum ", sum);
+    t_check_true("VAL-reading poll ran through the 250 ms erase", passes > 100000u);
 
     /* 3. No reload: the IWDG (50 ms) ends the 1000 ms erase. */
     REG(IWDG_KR) = 0x5555u;
