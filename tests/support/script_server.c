@@ -16,10 +16,35 @@
 
 
 
-/* End a connection: a reset, or a clean FIN after reading what the client still sends (closing
- * with unread bytes would make Linux send a reset instead). */
-static void hang_up(int fd, bool rst)
+/* Waits on the server side are for events (the request, the client's close); this bound only turns
+ * a lost client into an end instead of a hang. It is long because a loaded machine (ASan, tests in
+ * parallel) can leave the client unscheduled for a long time, and a wait that ended early would
+ * change what the test sees (a reset instead of a FIN, ACKs not counted, a closed connection). */
+#define SCRIPT_SAFETY_MS 20000
+#define SCRIPT_SLICE_MS 50
+
+/* Wait until fd is readable: 1; 0 after SCRIPT_SAFETY_MS, or at once when the test stops the
+ * server (server_stop) and nothing is waiting; -1 on a poll error. */
+static int wait_readable(const struct script *s, int fd)
 {
+    for (int waited = 0; waited < SCRIPT_SAFETY_MS; waited += SCRIPT_SLICE_MS) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int rc = poll(&p, 1, SCRIPT_SLICE_MS);
+        if (rc != 0) {
+            return rc > 0 ? 1 : -1;
+        }
+        if (s->stop) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* End a connection: a reset, or a clean FIN after reading what the client still sends until it
+ * closes too (closing with unread bytes would make Linux send a reset instead). */
+static void hang_up(struct script *s, int fd, bool rst)
+{
+    s->busy = 0; /* nothing more to send: waiting for the client is not work */
     if (rst) {
         struct linger lg = {1, 0};
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -27,20 +52,18 @@ static void hang_up(int fd, bool rst)
         return;
     }
     shutdown(fd, SHUT_WR);
-    struct pollfd p = {fd, POLLIN, 0};
     char b[256];
-    while (poll(&p, 1, 2000) > 0 && recv(fd, b, sizeof b, 0) > 0) {
+    while (wait_readable(s, fd) > 0 && recv(fd, b, sizeof b, 0) > 0) {
     }
     close(fd);
 }
 
 /* Read until `end` appears (or 4 KB); returns the bytes read, 0 on close/timeout. */
-static size_t read_head(int fd, char *buf, size_t cap, const char *end)
+static size_t read_head(const struct script *s, int fd, char *buf, size_t cap, const char *end)
 {
     size_t n = 0;
     while (n + 1 < cap) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 5000) <= 0) {
+        if (wait_readable(s, fd) <= 0) {
             return 0;
         }
         ssize_t r = recv(fd, buf + n, 1, 0);
@@ -78,7 +101,7 @@ static void serve_one(struct script *s, int fd, int idx)
     uint32_t from = 0;
     char line[256];
     if (s->proto == SCRIPT_HTTP) {
-        if (read_head(fd, head, sizeof head, "\r\n\r\n") == 0) {
+        if (read_head(s, fd, head, sizeof head, "\r\n\r\n") == 0) {
             close(fd);
             return;
         }
@@ -99,7 +122,7 @@ static void serve_one(struct script *s, int fd, int idx)
         }
         send(fd, line, (size_t)n, MSG_NOSIGNAL);
     } else {
-        if (read_head(fd, head, sizeof head, "\n") == 0) {
+        if (read_head(s, fd, head, sizeof head, "\n") == 0) {
             close(fd);
             return;
         }
@@ -108,7 +131,7 @@ static void serve_one(struct script *s, int fd, int idx)
                 s->offsets[idx] = (uint32_t)strtoul(head + 13, NULL, 10);
             }
             send(fd, s->answer, strlen(s->answer), MSG_NOSIGNAL);
-            hang_up(fd, false);
+            hang_up(s, fd, false);
             return;
         }
         if (strncmp(head, "GET firmware ", 13) == 0) {
@@ -130,6 +153,7 @@ static void serve_one(struct script *s, int fd, int idx)
     for (size_t pos = from; pos < s->len;) {
         if ((s->stall && idx == 0 && sent >= 3000) || (s->stall_all && idx > 0)) {
             /* Say nothing more until the client gives up. */
+            s->busy = 0;
             struct pollfd p = {fd, POLLIN, 0};
             char b[16];
             while (!s->stop && poll(&p, 1, 100) >= 0) {
@@ -152,13 +176,16 @@ static void serve_one(struct script *s, int fd, int idx)
         sent += (uint32_t)n;
         count_acks(s, fd);
         if (limit != 0 && sent >= limit) {
-            hang_up(fd, s->rst);
+            hang_up(s, fd, s->rst);
             return;
         }
     }
-    /* Let the last ACKs arrive, then close like the tutorial's server. */
-    struct pollfd p = {fd, POLLIN, 0};
-    while (poll(&p, 1, 200) > 0) {
+    /* Count the last ACKs until the client closes (or the test stops the server: what arrived by
+     * then is counted), then close. Not a fixed time: a client delayed by a loaded machine would
+     * have its last ACKs missed. */
+    s->busy = 0;
+    int ready;
+    while ((ready = wait_readable(s, fd)) > 0) {
         char b[64];
         ssize_t r = recv(fd, b, sizeof b, 0);
         if (r <= 0) {
@@ -167,6 +194,9 @@ static void serve_one(struct script *s, int fd, int idx)
         for (ssize_t i = 0; i < r; i++) {
             s->acks += b[i] == 'A';
         }
+    }
+    if (ready == 0) {
+        count_acks(s, fd);
     }
     close(fd);
 }
@@ -179,14 +209,40 @@ static void *server_main(void *arg)
         if (poll(&p, 1, 50) <= 0) {
             continue;
         }
+        s->busy = 1;
         int fd = accept(s->lfd, NULL, NULL);
-        if (fd < 0) {
-            continue;
+        if (fd >= 0) {
+            serve_one(s, fd, s->conns);
+            s->conns++;
         }
-        serve_one(s, fd, s->conns);
-        s->conns++;
+        s->busy = 0;
     }
     return NULL;
+}
+
+bool server_busy(const struct script *s)
+{
+    if (s->busy) {
+        return true;
+    }
+    /* A connection not accepted yet: the server has work it has not started. */
+    struct pollfd p = {s->lfd, POLLIN, 0};
+    return poll(&p, 1, 0) > 0;
+}
+
+int refusing_port(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
 }
 
 void server_start(struct script *s)

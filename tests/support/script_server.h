@@ -36,11 +36,21 @@ struct script {
     uint16_t port;
     pthread_t th;
     volatile int stop;
+    volatile int busy;     /* between accept and the end of what it has to send, or a stall */
 };
 
 /* Listen on an ephemeral loopback port (s->port) and serve in a thread. */
 void server_start(struct script *s);
 /* Stop the thread and close the listener. */
 void server_stop(struct script *s);
+/* True while the server has something to do for the client: a connection not yet accepted, a
+ * request being read, data being sent. False while it waits: for a connection, in a stall, for the
+ * client's last ACKs and close. A test clock that stands still while this is true lets a client's
+ * receive timeout expire only while the server really is silent, however the threads are
+ * scheduled. */
+bool server_busy(const struct script *s);
+/* A loopback port nobody listens on, reserved until the returned descriptor is closed (bound, not
+ * listening: every connection to it is refused), so no other process can take it meanwhile. */
+int refusing_port(uint16_t *port);
 
 #endif

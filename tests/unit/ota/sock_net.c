@@ -167,14 +167,23 @@ static int sn_disconnect_poll(void *ctx)
 static uint32_t sn_millis(void *ctx)
 {
     struct sock_net *s = ctx;
-    return (uint32_t)(now_ms() - s->t0_ms);
+    uint64_t now = now_ms();
+    bool held = s->hold != NULL && s->hold(s->hold_arg);
+    /* An interval counts only if the clock ran at both of its ends: a client thread that was not
+     * scheduled while the server was busy gets none of that time on waking. */
+    if (!held && !s->held) {
+        s->clock_ms += now - s->last_ms;
+    }
+    s->held = held;
+    s->last_ms = now;
+    return (uint32_t)s->clock_ms;
 }
 
 void sock_net_init(struct sock_net *s, struct ota_net *net)
 {
     memset(s, 0, sizeof *s);
     s->fd = -1;
-    s->t0_ms = now_ms();
+    s->last_ms = now_ms();
     net->ready_poll = sn_ready_poll;
     net->resolve_start = sn_resolve_start;
     net->resolve_poll = sn_resolve_poll;

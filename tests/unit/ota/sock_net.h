@@ -23,7 +23,13 @@ struct sock_net {
     bool resolving;
     bool resolve_ok;
     uint32_t connects;   /* connect() calls */
-    uint64_t t0_ms;
+    /* The client's clock (millis): real time, except that it stands still while hold(hold_arg)
+     * is true (e.g. while the test's server thread still has something to send). */
+    bool (*hold)(const void *hold_arg);
+    const void *hold_arg;
+    bool held;           /* hold() at the last millis() */
+    uint64_t last_ms;    /* real time at the last millis() */
+    uint64_t clock_ms;   /* the client's time */
 };
 
 /* Fill net with the adapter's functions bound to s. */
