@@ -34,9 +34,12 @@ factory_hex="$fw/factory.hex"
 case "$scenario" in
 factory*)
     if [ -n "$otafactory" ]; then
-        factory_hex="$work/factory.hex"
+        # One file per scenario: factory and factory-tampered run in parallel (ctest -j), and a
+        # shared one could be rewritten by the other while QEMU or objcopy reads it.
+        factory_hex="$work/$scenario.factory.hex"
+        out="$work/$scenario.otafactory.out"
         "$otafactory" --boot "$fw/bootloader.bin" --image "$fw/app.img" --hex "$factory_hex" \
-            > "$work/otafactory.out" 2>&1 || { cat "$work/otafactory.out"; exit 1; }
+            > "$out" 2>&1 || { cat "$out"; exit 1; }
     fi
     ;;
 esac
