@@ -76,11 +76,12 @@ CONF
         cat "$state/start.log" "$state/error.log" >&2 2>/dev/null || true
         exit 1
     }
-    # nginx daemonises after binding, but wait for the pid file so 'stop' always finds it.
+    # nginx daemonises after binding, but wait for the pid file so 'stop' always finds it. Up to
+    # 30 s: the daemon writes it when it is scheduled, which on a loaded machine can take seconds.
     i=0
     while [ ! -s "$state/nginx.pid" ]; do
         i=$((i + 1))
-        [ $i -le 100 ] || { echo "nginx.sh: nginx did not start" >&2; exit 1; }
+        [ $i -le 600 ] || { echo "nginx.sh: nginx did not start" >&2; exit 1; }
         sleep 0.05
     done
     echo "$state"
