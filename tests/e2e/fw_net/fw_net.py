@@ -112,20 +112,18 @@ def check_wait(run, a, b, want, what):
 
 class Gate:
     """The server's port as the application sees it: nothing (refused), a listener that never
-    answers (its accept queue is full, so Linux drops the SYNs), or otaserver."""
+    answers (its accept queue is full, so Linux drops the SYNs), or otaserver. The port is held
+    by one socket until otaserver takes it, so no other process can take it meanwhile (tests run
+    in parallel): bound but not listening (refused), then listening."""
 
     def __init__(self, ctx, image, work):
         self.ctx, self.image, self.work = ctx, image, work
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.listener = self.filler = self.server = self.log = None
+        self.filler = self.server = self.log = None
+        self.listener = socket.socket()
+        self.listener.bind(('127.0.0.1', 0))
+        self.port = self.listener.getsockname()[1]
 
     def silent(self):
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(('127.0.0.1', self.port))
         self.listener.listen(0)
         self.filler = socket.create_connection(('127.0.0.1', self.port), timeout=5)
 
