@@ -96,7 +96,9 @@ class OtaServer:
                                    '--port', '0', '--http-port', '0'],
                                   stdout=self.log, stderr=subprocess.STDOUT)
         self.raw_port = self.http_port = None
-        for _ in range(400):
+        # A hang guard only: a loaded CI machine may take seconds to start a process.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             self.log.seek(0)
             m = re.search(r'listening raw_port=(\d+) http_port=(\d+)', self.log.read())
             if m:
@@ -104,7 +106,7 @@ class OtaServer:
                 return
             if self.p.poll() is not None:
                 break
-            subprocess.run(['sleep', '0.02'])
+            time.sleep(0.02)
         self.stop()
         raise Fail('otaserver did not start')
 
@@ -127,11 +129,19 @@ class Nginx:
 
     def __init__(self, ctx, root):
         self.script = os.path.join(ctx.src, 'tests', 'e2e', 'servers', 'nginx.sh')
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        run_tool(['sh', self.script, 'start', str(self.port), root])
+        # The free port is not reserved until nginx binds it: another test's socket may take it
+        # meanwhile, so a failed start is tried again on another port.
+        for attempt in range(5):
+            s = socket.socket()
+            s.bind(('127.0.0.1', 0))
+            self.port = s.getsockname()[1]
+            s.close()
+            try:
+                run_tool(['sh', self.script, 'start', str(self.port), root])
+                return
+            except Fail:
+                if attempt == 4:
+                    raise
 
     def stop(self):
         subprocess.run(['sh', self.script, 'stop', str(self.port)], stdout=subprocess.DEVNULL,
