@@ -702,7 +702,7 @@ static void usage(void)
             "              [--cut-power-at-ms MS | --cut-power-at-flash-op N]\n"
             "              [--cut-mode clean|torn|partial-erase]\n"
             "              [--stop-on TEXT] [--timeout-ms MS] [--max-resets N] [--summary]\n"
-            "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--no-fast-forward]\n"
+            "              [--uart-log FILE] [--seed N] [--vbat] [--no-pace] [--pace-host-only] [--no-fast-forward]\n"
             "              [--trace-irq] [--trace-flash]\n"
             "              [--wrp-sectors MASK]\n");
 }
@@ -724,7 +724,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
     enum {
         O_FLASH = 256, O_FRESH, O_LOAD, O_MAP, O_DNS, O_PRESS_AT, O_PRESS_ON, O_HOLD, O_CUT_MS,
         O_CUT_OP, O_CUT_MODE, O_STOP_ON, O_TIMEOUT, O_MAX_RESETS, O_SUMMARY, O_UART_LOG, O_SEED,
-        O_VBAT, O_NO_PACE, O_NO_FF, O_TRACE_IRQ, O_TRACE_FLASH, O_WRP, O_HELP
+        O_VBAT, O_NO_PACE, O_PACE_HOST, O_NO_FF, O_TRACE_IRQ, O_TRACE_FLASH, O_WRP, O_HELP
     };
     static const struct option lo[] = {
         {"flash", required_argument, NULL, O_FLASH},
@@ -746,6 +746,7 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
         {"seed", required_argument, NULL, O_SEED},
         {"vbat", no_argument, NULL, O_VBAT},
         {"no-pace", no_argument, NULL, O_NO_PACE},
+        {"pace-host-only", no_argument, NULL, O_PACE_HOST},
         {"no-fast-forward", no_argument, NULL, O_NO_FF},
         {"trace-irq", no_argument, NULL, O_TRACE_IRQ},
         {"trace-flash", no_argument, NULL, O_TRACE_FLASH},
@@ -852,6 +853,9 @@ static int parse_args(struct vb_options *o, int argc, char **argv)
             break;
         case O_VBAT:
             o->vbat = true;
+            break;
+        case O_PACE_HOST:
+            o->pace_host_only = true;
             break;
         case O_NO_PACE:
             o->no_pace = true;

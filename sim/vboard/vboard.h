@@ -106,6 +106,7 @@ struct vb_options {
     uint32_t seed;
     bool vbat;                  /* backup domain kept across power cuts/runs (FLASH.bkp) */
     bool no_pace;
+    bool pace_host_only; /* pace only while the W5500 model has a host socket open */
     bool no_ff;                 /* --no-fast-forward: emulate every pass of a BSY polling loop */
     bool trace_irq;
     bool trace_flash;           /* log every flash operation as it starts */

@@ -1686,6 +1686,16 @@ uint64_t w5500_model_next_deadline(const struct w5500_model *m)
 
 /* ---- set-up ---- */
 
+bool w5500_model_host_open(const struct w5500_model *m)
+{
+    for (size_t i = 0; i < NUM_SOCKETS; i++) {
+        if (m->s[i].fd >= 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void w5500_model_config_default(struct w5500_model_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

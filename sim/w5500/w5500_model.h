@@ -102,6 +102,11 @@ uint64_t w5500_model_now(const struct w5500_model *m);
  * to it; host socket data still needs advance() calls to be polled. */
 uint64_t w5500_model_next_deadline(const struct w5500_model *m);
 
+/* True while a socket is bridged to a host socket (a mapped TCP connection being made or open,
+ * or a mapped UDP socket): only then does a real peer's time matter to the chip (vboard
+ * --pace-host-only). DHCP, DNS and ARP are answered by the model itself. */
+bool w5500_model_host_open(const struct w5500_model *m);
+
 /* Link and fault injection for tests. */
 void w5500_model_set_link(struct w5500_model *m, bool up);
 

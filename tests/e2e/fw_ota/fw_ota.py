@@ -184,9 +184,11 @@ class Run:
 
 def vboard(ctx, flash, loads=(), fresh=False, maps=(), dns=(), press_on=None, stop_on=None,
            timeout_ms=60000, cut_op=None, cut_mode='clean', max_resets=8, seed=1,
-           trace_flash=False, no_fast_forward=False):
+           trace_flash=False, no_fast_forward=False, pace_host_only=False):
     args = [ctx.vboard, '--flash', flash, '--summary', '--timeout-ms', str(timeout_ms),
             '--max-resets', str(max_resets), '--seed', str(seed)]
+    if pace_host_only:
+        args.append('--pace-host-only')
     if fresh:
         args.append('--fresh')
     if trace_flash:
@@ -563,7 +565,7 @@ def pc_case(ctx, work, case, k, base):
         r = vboard(ctx, flash, loads=[base['hexf']], fresh=True, maps=[base['map']],
                    press_on=f'app: running v{v1["version"]}',
                    stop_on=f'app: running v{v2["version"]}', cut_op=cut, cut_mode=mode,
-                   timeout_ms=120000, seed=k)
+                   timeout_ms=120000, seed=k, pace_host_only=True)
     else:
         shutil.copyfile(base['pending'], flash)
         cut = n
@@ -592,7 +594,7 @@ def pc_case(ctx, work, case, k, base):
                 again = vboard(ctx, flash, maps=[base['map']],
                                press_on=f'app: running v{v1["version"]}',
                                stop_on=f'app: running v{v2["version"]}', timeout_ms=120000,
-                               seed=k)
+                               seed=k, pace_host_only=True)
                 check('app: resuming at byte' not in again.out, 'resumed a download never recorded')
             else:
                 check(picked, 'the application did not pick up the interrupted download')

@@ -118,7 +118,9 @@ static void test_tcp_client_data_both_ways(void **state)
     (void)state;
     uint16_t hp;
     int lfd = h_tcp_listen(&hp);
+    assert_false(w5500_model_host_open(tm));
     int cfd = connect_client(0, lfd, hp);
+    assert_true(w5500_model_host_open(tm));
     /* chip -> host: 5000 bytes through a 2 KB buffer (wraps twice). */
     static uint8_t out[5000];
     static uint8_t in[5000];
@@ -148,6 +150,7 @@ static void test_tcp_client_data_both_ways(void **state)
     t_cmd(0, C_DISCON);
     assert_int_equal(t_wait_sr(0, S_CLOSED, 100, 100000), S_CLOSED);
     assert_int_equal(t_rd8(T_SREG(0), RS_IR) & I_TIMEOUT, 0);
+    assert_false(w5500_model_host_open(tm)); /* the host socket went with the connection */
     assert_int_equal(close(lfd), 0);
 }
 
