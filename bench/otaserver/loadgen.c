@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 struct lconn {
     int fd;
     bool sent;
@@ -63,21 +65,6 @@ static long parse_long(const char *s)
     return (errno != 0 || end == s || *end != '\0' || v < 0) ? -1 : v;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof(sa);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
-        return -1;
-    }
-    (void)close(fd);
-    return ntohs(sa.sin_port);
-}
 
 /* One wave: nconns downloads started at once; each one's completion time (from the wave's start)
  * lands in c[i].t_done. 0 when the wave ran (failed downloads are marked bad), -1 on a system
@@ -233,11 +220,11 @@ int main(int argc, char **argv)
             continue;
         }
         if (strcmp(argv[i], "--free-port") == 0) {
-            int p = free_port();
-            if (p < 0) {
+            uint16_t p = loopback_free_port();
+            if (p == 0) {
                 return 1;
             }
-            printf("%d\n", p);
+            printf("%u\n", (unsigned)p);
             return 0;
         }
         if (i + 1 >= argc) {
@@ -296,11 +283,7 @@ int main(int argc, char **argv)
         free(c);
         return 1;
     }
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in sa = loopback_addr((uint16_t)port);
     struct wave w = {.c = c, .nconns = nconns, .ep = ep, .sa = &sa, .req = req,
                      .req_len = (size_t)req_len, .expect = expect, .size = size, .raw = raw,
                      .timeout = timeout};

@@ -25,6 +25,7 @@
 
 #include "w5500.h"
 #include "w5500_model.h"
+#include "loopback.h"
 
 static struct w5500_model *model;
 static uint64_t now_us;
@@ -123,20 +124,10 @@ static int peer_start(struct peer *p, uint16_t lan_port, size_t down_len)
 {
     memset(p, 0, sizeof *p);
     p->down_len = down_len;
-    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    p->lfd = loopback_bind(SOCK_STREAM, 1, &p->port);
     if (p->lfd < 0) {
         return -1;
     }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(p->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(p->lfd, 1) != 0 ||
-        getsockname(p->lfd, (struct sockaddr *)&a, &al) != 0) {
-        return -1;
-    }
-    p->port = ntohs(a.sin_port);
     if (w5500_model_map_tcp(model, 0xC0A8010Au, lan_port, p->port) != W5500_MODEL_OK) {
         return -1;
     }

@@ -443,6 +443,22 @@ static void sock_flag(struct w5500_model *m, unsigned n, uint8_t bit)
 
 /* ---- register reset ---- */
 
+/* The connection's progress and timers: gone on a register reset and on every close. */
+static void sock_clear_connection(struct sock *s)
+{
+    s->connecting = false;
+    s->refused = false;
+    s->send_ok_due = false;
+    s->fin_pending = false;
+    s->fin_sent = false;
+    s->keep_pending = false;
+    s->exchanged = false;
+    s->tx_broken = false;
+    s->timer = TMR_NONE;
+    s->timer_at = NEVER;
+    s->bh_deadline = NEVER;
+}
+
 static void sock_reset_regs(struct sock *s)
 {
     memset(s->reg, 0, sizeof(s->reg));
@@ -462,17 +478,7 @@ static void sock_reset_regs(struct sock *s)
     s->tx_ack = 0;
     s->rx_wr = 0;
     s->rx_rd = 0;
-    s->connecting = false;
-    s->refused = false;
-    s->send_ok_due = false;
-    s->fin_pending = false;
-    s->fin_sent = false;
-    s->keep_pending = false;
-    s->exchanged = false;
-    s->tx_broken = false;
-    s->timer = TMR_NONE;
-    s->timer_at = NEVER;
-    s->bh_deadline = NEVER;
+    sock_clear_connection(s);
 }
 
 /* Everything the datasheet resets: common and socket registers; open connections are dropped. */
@@ -893,17 +899,7 @@ static void sock_close_now(struct w5500_model *m, unsigned n, bool reset)
     struct sock *s = &m->s[n];
     fd_close(&s->fd, reset);
     s->sr = SOCK_CLOSED;
-    s->connecting = false;
-    s->refused = false;
-    s->send_ok_due = false;
-    s->fin_pending = false;
-    s->fin_sent = false;
-    s->keep_pending = false;
-    s->exchanged = false;
-    s->tx_broken = false;
-    s->timer = TMR_NONE;
-    s->timer_at = NEVER;
-    s->bh_deadline = NEVER;
+    sock_clear_connection(s);
 }
 
 static void timer_set(struct w5500_model *m, unsigned n, enum timer_kind k, uint64_t after)

@@ -2,6 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "script_server.h"
 
+#include "loopback.h"
+
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
@@ -232,34 +235,15 @@ bool server_busy(const struct script *s)
 
 int refusing_port(uint16_t *port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = loopback_bind(SOCK_STREAM, LOOPBACK_NO_LISTEN, port);
     assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
     return fd;
 }
 
 void server_start(struct script *s)
 {
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    s->lfd = loopback_bind(SOCK_STREAM, 8, &s->port);
     assert_true(s->lfd >= 0);
-    int one = 1;
-    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->lfd, 8), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
     if (s->etag == NULL) {
         s->etag = "0123456789abcdef";
     }

@@ -29,6 +29,7 @@
 #include "device_sim.h"
 #include "flash_layout.h"
 #include "flash_sim.h"
+#include "loopback.h"
 #include "script_server.h"
 #include "testimg.h"
 
@@ -170,20 +171,14 @@ static void test_no_answer_is_a_timeout(void **state)
     dev.net.millis = real_millis;
     /* A listener whose accept queue is full and never drained: Linux drops further SYNs, so the
      * model's connect gets no answer at all. */
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sa;
+    uint16_t port = 0;
+    int lfd = loopback_bind(SOCK_STREAM, 0, &port);
     assert_true(lfd >= 0);
-    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(lfd, 0), 0);
-    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    struct sockaddr_in sa = loopback_addr(port);
     int filler = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(filler >= 0);
     assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(device_map(&dev, 8080, ntohs(sa.sin_port)), 0);
+    assert_int_equal(device_map(&dev, 8080, port), 0);
     struct ota_client_config cfg = device_client_config(DEVICE_SERVER_IP, 8080, OTA_PROTO_HTTP);
     cfg.connect_timeout_ms = 300;
     cfg.max_attempts = 2;

@@ -29,6 +29,7 @@
 #include "device_sim.h"
 #include "flash_layout.h"
 #include "flash_sim.h"
+#include "loopback.h"
 #include "testimg.h"
 
 const uint8_t boot_pubkey[32] = TESTIMG_KEY_A_PUB;
@@ -142,17 +143,9 @@ static uint16_t free_port(void)
 {
     /* Free when asked, not reserved: another process may take it before nginx binds it, so
      * nginx_start_any retries with another one. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    assert_int_equal(close(fd), 0);
-    return ntohs(a.sin_port);
+    uint16_t port = loopback_free_port();
+    assert_true(port != 0);
+    return port;
 }
 
 /* nginx on a free port; returns the port. */

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sock_net.h"
 
+#include "loopback.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -78,11 +80,7 @@ static int sn_connect(void *ctx, const uint8_t ip[4], uint16_t port)
         sn_close(s);
         return OTA_NET_ERR;
     }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a = loopback_addr(port);
     if (connect(s->fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
         sn_close(s);
         return OTA_NET_ERR_CLOSED;

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "tnet.h"
 
+#include "loopback.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -168,11 +170,7 @@ int tnet_connect_rcvbuf(int port, int rcvbuf)
         return -1;
     }
     struct timeval tv = {.tv_sec = TNET_TIMEOUT_S, .tv_usec = 0};
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in sa = loopback_addr((uint16_t)port);
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
         connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -288,21 +286,8 @@ int tnet_int(const char *s)
 
 int tnet_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof(sa);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0) {
-        port = ntohs(sa.sin_port);
-    }
-    if (fd >= 0) {
-        (void)close(fd);
-    }
-    return port;
+    uint16_t port = loopback_free_port();
+    return port != 0 ? port : -1;
 }
 
 int thttp_read(int fd, struct thttp_resp *r, uint8_t *body, size_t cap, bool head_only)

@@ -30,6 +30,7 @@
 #include "w5500_dhcp.h"
 #include "w5500_dns.h"
 #include "w5500_model.h"
+#include "loopback.h"
 
 /* ---- SPI shim ------------------------------------------------------------------------------- */
 
@@ -309,18 +310,8 @@ static void peer_start(struct peer *p, size_t up_len, size_t down_len, uint32_t 
     p->up_len = up_len;
     p->down_len = down_len;
     p->down_seed = down_seed;
-    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    p->lfd = loopback_bind(SOCK_STREAM, 1, &p->port);
     assert_true(p->lfd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(p->lfd, 1), 0);
-    socklen_t al = sizeof a;
-    assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &al), 0);
-    p->port = ntohs(a.sin_port);
     peer_port++;
     assert_int_equal(w5500_model_map_tcp(S.m, LAN(192, 168, 1, 10), peer_port, p->port),
                      W5500_MODEL_OK);
@@ -651,16 +642,10 @@ static void test_dhcp_short_and_infinite_leases(void **state)
 /* A UDP socket on 127.0.0.1 standing in for a LAN host, so the model's ARP finds it. */
 static int lan_host_at(uint32_t lan_ip)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    uint16_t port = 0;
+    int fd = loopback_bind(SOCK_DGRAM, LOOPBACK_NO_LISTEN, &port);
     assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    assert_int_equal(w5500_model_map_udp(S.m, lan_ip, 9, ntohs(a.sin_port)), W5500_MODEL_OK);
+    assert_int_equal(w5500_model_map_udp(S.m, lan_ip, 9, port), W5500_MODEL_OK);
     return fd;
 }
 
@@ -1068,18 +1053,10 @@ static void test_tcp_unreachable_and_refused(void **state)
     assert_int_equal(connect_wait(0, 40000), W5500_ERR_TIMEOUT);
     assert_no_open_sockets();
     /* Mapped to a host port nobody listens on: refused. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    close(fd); /* the port is now free and closed */
+    uint16_t closed_port = loopback_free_port(); /* free and closed */
+    assert_true(closed_port != 0);
     peer_port++;
-    assert_int_equal(w5500_model_map_tcp(S.m, LAN(192, 168, 1, 10), peer_port, ntohs(a.sin_port)),
+    assert_int_equal(w5500_model_map_tcp(S.m, LAN(192, 168, 1, 10), peer_port, closed_port),
                      W5500_MODEL_OK);
     assert_int_equal(connect_wait(0, 40001), W5500_ERR_CLOSED);
     assert_no_open_sockets();
@@ -1382,18 +1359,12 @@ static void test_udp_echo(void **state)
     bring_up();
     struct udp_peer u;
     memset(&u, 0, sizeof u);
-    u.fd = socket(AF_INET, SOCK_DGRAM, 0);
+    uint16_t host_port = 0;
+    u.fd = loopback_bind(SOCK_DGRAM, LOOPBACK_NO_LISTEN, &host_port);
     assert_true(u.fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(u.fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    assert_int_equal(getsockname(u.fd, (struct sockaddr *)&a, &al), 0);
     struct timeval tv = {.tv_sec = 20, .tv_usec = 0};
     assert_int_equal(setsockopt(u.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-    assert_int_equal(w5500_model_map_udp(S.m, LAN(192, 168, 1, 20), 7000, ntohs(a.sin_port)),
+    assert_int_equal(w5500_model_map_udp(S.m, LAN(192, 168, 1, 20), 7000, host_port),
                      W5500_MODEL_OK);
     assert_int_equal(pthread_create(&u.th, NULL, udp_peer_main, &u), 0);
 

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "w5500_test_util.h"
 
+#include "loopback.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -169,26 +171,10 @@ uint8_t t_wait_sr(unsigned sn, uint8_t sr, uint64_t step_us, uint64_t limit_us)
     return v;
 }
 
-static struct sockaddr_in lo(uint16_t port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    return a;
-}
-
 int h_tcp_listen(uint16_t *port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = loopback_bind(SOCK_STREAM, 4, port);
     assert_true(fd >= 0);
-    struct sockaddr_in a = lo(0);
-    socklen_t al = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(fd, 4), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    *port = ntohs(a.sin_port);
     return fd;
 }
 
@@ -205,20 +191,15 @@ int h_tcp_connect(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
-    struct sockaddr_in a = lo(port);
+    struct sockaddr_in a = loopback_addr(port);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     return fd;
 }
 
 int h_udp_bind(uint16_t *port)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = loopback_bind(SOCK_DGRAM, LOOPBACK_NO_LISTEN, port);
     assert_true(fd >= 0);
-    struct sockaddr_in a = lo(0);
-    socklen_t al = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    *port = ntohs(a.sin_port);
     return fd;
 }
 
