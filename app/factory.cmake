@@ -1,10 +1,9 @@
-# Build-time step of app/CMakeLists.txt: factory.hex and app-installed.hex with otafactory, when
-# the host build has made it (it may appear after build/fw was configured). Without it the step
-# says so and succeeds; `make flash-factory` then reports the missing file.
+# Build-time step of app/CMakeLists.txt: factory.hex and app-installed.hex with the host build's
+# otafactory (checked here, not at configure time: `make firmware` builds the host tools first,
+# but a build/fw configured by hand may come before them).
 # Variables: OTAFACTORY, BOOT_BIN, APP_IMG, FACTORY_HEX, INSTALLED_HEX.
 if(NOT EXISTS "${OTAFACTORY}")
-    message(STATUS "factory.hex not made: ${OTAFACTORY} does not exist (build the host tools)")
-    return()
+    message(FATAL_ERROR "factory.hex: ${OTAFACTORY} does not exist (make tools first)")
 endif()
 execute_process(
     COMMAND "${OTAFACTORY}" --boot "${BOOT_BIN}" --image "${APP_IMG}" --hex "${FACTORY_HEX}"

@@ -23,7 +23,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -86,22 +85,9 @@ def op_busy_ms(text):
 
 
 def run_vboard(ctx, flash, stop_on, trace=False, loads=(), fresh=False, maps=(), press_on=None):
-    """One vboard run (fw_ota.vboard's arguments, plus --trace-flash)."""
-    args = [ctx.vboard, '--flash', flash, '--summary', '--timeout-ms', '120000',
-            '--max-resets', '8', '--stop-on', stop_on]
-    if fresh:
-        args.append('--fresh')
-    if trace:
-        args.append('--trace-flash')
-    for x in loads:
-        args += ['--load', x]
-    for x in maps:
-        args += ['--map', x]
-    if press_on:
-        args += ['--press-button-on', press_on]
-    p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=fw_ota.HANG_GUARD_S)
-    r = fw_ota.Run(p.returncode, p.stdout.decode('utf-8', 'replace'))
+    """One vboard run (fw_ota.vboard) that must reach stop_on."""
+    r = fw_ota.vboard(ctx, flash, loads=loads, fresh=fresh, maps=maps, press_on=press_on,
+                      stop_on=stop_on, timeout_ms=120000, trace_flash=trace)
     fw_ota.check(r.rc == 0 and f'stop text "{stop_on}" seen' in r.out,
                  f'run to "{stop_on}" failed (exit {r.rc})')
     return r

@@ -154,40 +154,38 @@ vbt_case(usage_bad_cut_op
 # installs it after the software reset and starts it. Server address, port and path are the
 # application's defaults (app/app_config.h).
 set(VBT_APP_CONFIG ${CMAKE_SOURCE_DIR}/app/app_config.h)
-if(TARGET otapack AND EXISTS ${VBT_APP_CONFIG})
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${VBT_APP_CONFIG})
-    file(STRINGS ${VBT_APP_CONFIG} VBT_CFG REGEX "^#define APP_SERVER_(HOST|PORT|PATH|PROTO) ")
-    foreach(line ${VBT_CFG})
-        if(line MATCHES "^#define APP_SERVER_([A-Z]+) \"?([^\"]*)\"?$")
-            set(VBT_SERVER_${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
-        endif()
-    endforeach()
-    if(NOT VBT_SERVER_PROTO STREQUAL "APP_PROTO_HTTP")
-        message(WARNING "vboard_firmware_ota_http needs APP_SERVER_PROTO APP_PROTO_HTTP")
-    else()
-        set(VBT_DNS_ARGS)
-        set(VBT_SERVER_IP "${VBT_SERVER_HOST}")
-        if(NOT VBT_SERVER_HOST MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$")
-            set(VBT_SERVER_IP 192.168.1.10)
-            set(VBT_DNS_ARGS --dns ${VBT_SERVER_HOST}=${VBT_SERVER_IP})
-        endif()
-        math(EXPR VBT_NEXT_MAJOR "${APP_VERSION_MAJOR} + 1")
-        set(VBT_NEXT "${VBT_NEXT_MAJOR}.0.0+1")
-        string(REGEX REPLACE "([.+])" "\\\\\\1" VBT_NEXT_RE "${VBT_NEXT}")
-        file(MAKE_DIRECTORY ${F}/ota)
-        vbt_case(firmware_ota_http
-            CHECKS --sign $<TARGET_FILE:otapack> ${OTA_SIGNING_KEY} ${OTA_FW_DIR}/app.bin
-                          ${VBT_NEXT} ${F}/ota${VBT_SERVER_PATH}
-                   --http-dir ${F}/ota
-                   --expect "w5500: [0-9]+ SPI bytes, [0-9]+ frames, [1-9][0-9]* bytes received"
-                   --expect "boot: stm32-ota bootloader, reset: software"
-                   --expect "resets: 1 \\(software 1, iwdg 0, power cut 0\\)"
-                   --expect "versions: ${VBT_VERSION_RE} \\(x[0-9]+\\) ${VBT_NEXT_RE} "
-                   --reject "unmodelled"
-            ARGS --flash ${F}/ota.flash --fresh --load ${OTA_FW_DIR}/factory.hex
-                 --map ${VBT_SERVER_IP}:${VBT_SERVER_PORT}={HTTP_PORT} ${VBT_DNS_ARGS}
-                 --press-button-at 300 --stop-on "boot: starting application ${VBT_NEXT}"
-                 --timeout-ms 30000 --summary)
-        set_tests_properties(vboard_firmware_ota_http PROPERTIES TIMEOUT 300)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${VBT_APP_CONFIG})
+file(STRINGS ${VBT_APP_CONFIG} VBT_CFG REGEX "^#define APP_SERVER_(HOST|PORT|PATH|PROTO) ")
+foreach(line ${VBT_CFG})
+    if(line MATCHES "^#define APP_SERVER_([A-Z]+) \"?([^\"]*)\"?$")
+        set(VBT_SERVER_${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
     endif()
+endforeach()
+if(NOT VBT_SERVER_PROTO STREQUAL "APP_PROTO_HTTP")
+    message(FATAL_ERROR "vboard_firmware_ota_http: app/app_config.h must default to "
+                        "APP_SERVER_PROTO APP_PROTO_HTTP (the test serves HTTP)")
 endif()
+set(VBT_DNS_ARGS)
+set(VBT_SERVER_IP "${VBT_SERVER_HOST}")
+if(NOT VBT_SERVER_HOST MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$")
+    set(VBT_SERVER_IP 192.168.1.10)
+    set(VBT_DNS_ARGS --dns ${VBT_SERVER_HOST}=${VBT_SERVER_IP})
+endif()
+math(EXPR VBT_NEXT_MAJOR "${APP_VERSION_MAJOR} + 1")
+set(VBT_NEXT "${VBT_NEXT_MAJOR}.0.0+1")
+string(REGEX REPLACE "([.+])" "\\\\\\1" VBT_NEXT_RE "${VBT_NEXT}")
+file(MAKE_DIRECTORY ${F}/ota)
+vbt_case(firmware_ota_http
+    CHECKS --sign $<TARGET_FILE:otapack> ${OTA_SIGNING_KEY} ${OTA_FW_DIR}/app.bin
+                  ${VBT_NEXT} ${F}/ota${VBT_SERVER_PATH}
+           --http-dir ${F}/ota
+           --expect "w5500: [0-9]+ SPI bytes, [0-9]+ frames, [1-9][0-9]* bytes received"
+           --expect "boot: stm32-ota bootloader, reset: software"
+           --expect "resets: 1 \\(software 1, iwdg 0, power cut 0\\)"
+           --expect "versions: ${VBT_VERSION_RE} \\(x[0-9]+\\) ${VBT_NEXT_RE} "
+           --reject "unmodelled"
+    ARGS --flash ${F}/ota.flash --fresh --load ${OTA_FW_DIR}/factory.hex
+         --map ${VBT_SERVER_IP}:${VBT_SERVER_PORT}={HTTP_PORT} ${VBT_DNS_ARGS}
+         --press-button-at 300 --stop-on "boot: starting application ${VBT_NEXT}"
+         --timeout-ms 30000 --summary)
+set_tests_properties(vboard_firmware_ota_http PROPERTIES TIMEOUT 300)
