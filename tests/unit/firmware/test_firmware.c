@@ -4,6 +4,7 @@
  * include/flash_layout.h, and the version in app.bin and app.img against APP_VERSION.
  * The firmware must have been built (make test builds it first); a missing file fails.
  */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +114,32 @@ static void test_app_bin(void **state)
 {
     (void)state;
     check_bin(FW("app.elf"), FW("app.bin"), APP_ADDR, APP_SIZE - APP_DESC_SIZE);
+}
+
+/* What ships in flash carries no path of the build machine (OTA_ASSERT's __FILE__ is relative to
+ * the tree), so the same sources give the same bytes from any checkout. */
+static void check_no_build_paths(const char *path)
+{
+    static const char *const dirs[] = {OTA_SOURCE_DIR, OTA_FW_DIR};
+    struct fw_file bin;
+    load(path, &bin);
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        const void *hit = memmem(bin.data, bin.size, dirs[i], strlen(dirs[i]));
+        if (hit != NULL) {
+            print_error("%s holds the build path %s at offset %zu\n", path, dirs[i],
+                        (size_t)((const uint8_t *)hit - bin.data));
+        }
+        assert_null(hit);
+    }
+    fw_file_free(&bin);
+}
+
+static void test_no_build_paths(void **state)
+{
+    (void)state;
+    check_no_build_paths(FW("bootloader.bin"));
+    check_no_build_paths(FW("app.bin"));
+    check_no_build_paths(FW("app_v2.bin"));
 }
 
 static void check_script(const char *path, uint32_t origin, uint32_t length)
@@ -314,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_linker_scripts),     cmocka_unit_test(test_app_info_version),
         cmocka_unit_test(test_app_img),            cmocka_unit_test(test_reject_io_and_elf),
         cmocka_unit_test(test_reject_vectors),     cmocka_unit_test(test_reject_script_and_image),
+        cmocka_unit_test(test_no_build_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
