@@ -170,6 +170,7 @@ struct sock {
     enum timer_kind timer;
     uint64_t timer_at;
     uint64_t bh_deadline; /* TCP: retransmissions into a black hole time out here */
+    uint64_t rx_next_at;  /* TCP: host data enters RX_WR no sooner than this (cfg.rx_frame_us) */
 };
 
 struct map {
@@ -457,6 +458,7 @@ static void sock_clear_connection(struct sock *s)
     s->timer = TMR_NONE;
     s->timer_at = NEVER;
     s->bh_deadline = NEVER;
+    s->rx_next_at = 0;
 }
 
 static void sock_reset_regs(struct sock *s)
@@ -1146,6 +1148,9 @@ static void tcp_receive(struct w5500_model *m, unsigned n)
     uint32_t base;
     uint32_t size;
     buf_geometry(m, false, n, &base, &size);
+    if (m->now < s->rx_next_at) {
+        return; /* the previous frame is still on the wire: data (and a FIN behind it) waits */
+    }
     while (s->fd >= 0 && size != 0) {
         uint32_t space = size - sock_rsr(m, n);
         uint32_t off = s->rx_wr % size;
@@ -1176,6 +1181,7 @@ static void tcp_receive(struct w5500_model *m, unsigned n)
                 m->cut_left -= (uint32_t)r;
             }
             tokens_take(m, false, (uint32_t)r);
+            s->rx_next_at = m->now + m->cfg.rx_frame_us;
             s->rx_wr = (uint16_t)(s->rx_wr + (uint32_t)r);
             sock_flag(m, n, SIR_RECV);
             s->exchanged = true;

@@ -36,6 +36,10 @@ struct w5500_model_config {
     bool imr_gates_sn_ir;   /* Sn_IR bits set only when the Sn_IMR bit is 1 (datasheet wording) */
     uint32_t host_poll_us;  /* poll host sockets at most this often in model time (0: every
                              * advance); timers (ARP/TCP timeouts) run on every advance anyway */
+    uint32_t rx_frame_us;   /* TCP: after host data entered a socket's RX buffer, more data (or
+                             * the FIN behind it) comes no sooner than this (a frame time on the
+                             * wire), so RSR cannot change between two quick reads however the
+                             * host delivers; sending is not delayed. 0: whenever the host has data */
     uint32_t cr_busy_reads; /* Sn_CR keeps showing an accepted command for this many reads before
                              * it reads 0 (0: reads 0 from the next frame on), to exercise a
                              * driver's poll loop; the command's effects are already visible */

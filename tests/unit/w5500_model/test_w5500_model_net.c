@@ -390,6 +390,45 @@ static void test_host_poll_interval(void **state)
     assert_int_equal(close(lfd), 0);
 }
 
+/* rx_frame_us: after data entered the RX buffer, more (and a FIN) waits a frame time; sending does
+ * not wait. */
+static void test_rx_frame_spacing(void **state)
+{
+    (void)state;
+    t_model_free();
+    struct w5500_model_config cfg;
+    w5500_model_config_default(&cfg);
+    cfg.rx_frame_us = 123;
+    t_model_new(&cfg);
+    uint16_t hp;
+    int lfd = h_tcp_listen(&hp);
+    int cfd = connect_client(0, lfd, hp);
+    const uint8_t d[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    h_write_all(cfd, d, sizeof(d));
+    t_advance(1); /* the first data after a quiet time shows at once */
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 10);
+    h_write_all(cfd, d, sizeof(d));
+    assert_int_equal(shutdown(cfd, SHUT_WR), 0);
+    t_advance(121);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 10);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 10);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_ESTABLISHED); /* the FIN waits behind the data */
+    /* Sending is not held back meanwhile: out at the next poll. */
+    t_send(0, d, 4);
+    t_advance(1);
+    struct pollfd p = {.fd = cfd, .events = POLLIN, .revents = 0};
+    assert_int_equal(poll(&p, 1, 2000), 1);
+    uint8_t got[8] = {0};
+    assert_int_equal(recv(cfd, got, sizeof got, 0), 4);
+    assert_memory_equal(got, d, 4);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 10); /* 122 us after the first data */
+    t_advance(1);
+    assert_int_equal(t_rd16(T_SREG(0), RS_RX_RSR), 20);
+    assert_int_equal(t_rd8(T_SREG(0), RS_SR), S_CLOSE_WAIT);
+    assert_int_equal(close(cfd), 0);
+    assert_int_equal(close(lfd), 0);
+}
+
 static void test_udp_echo_and_header(void **state)
 {
     (void)state;
@@ -1007,6 +1046,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_server_inbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rsr_changes_only_between_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rx_frame_spacing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_poll_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo_and_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_echo_server_inbound, setup, teardown),
