@@ -29,8 +29,18 @@ static int nw_map(struct ota_net_w5500 *w, int st)
 static int nw_ready_poll(void *ctx)
 {
     struct ota_net_w5500 *w = ctx;
+    if (w->bringup_failed) {
+        /* The client's next attempt: a fresh reset pulse, so a transient fault (a chip that came
+         * up late, a glitch on the bus) does not fail every remaining attempt. */
+        w->bringup_failed = false;
+        int rc = w5500_bringup_restart(w->dev);
+        if (rc != W5500_OK) {
+            return nw_map(w, rc);
+        }
+    }
     int rc = w5500_bringup_poll(w->dev);
     if (rc != W5500_OK) {
+        w->bringup_failed = rc != W5500_PENDING;
         return nw_map(w, rc);
     }
     bool up = false;
@@ -124,6 +134,9 @@ static int nw_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got)
 static void nw_close(void *ctx)
 {
     struct ota_net_w5500 *w = ctx;
+    if (!w5500_ready(w->dev)) {
+        return; /* no chip up, no socket: last_status keeps the reason bring-up failed */
+    }
     (void)nw_map(w, w5500_sock_close(w->dev, w->cfg.tcp_sn));
 }
 

@@ -37,6 +37,7 @@ struct ota_net_w5500 {
     struct w5500_dns dns;
     bool addressed;
     bool disconnecting;
+    bool bringup_failed; /* the next ready_poll is a new attempt: bring-up restarts */
     uint16_t next_port;
     uint16_t dns_id;
     int last_status; /* the driver's last non-OK status, for logs (w5500_status_str) */

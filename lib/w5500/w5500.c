@@ -202,7 +202,8 @@ int w5500_bringup_poll(struct w5500_dev *dev)
     switch (dev->state) {
     case W5500_BU_IDLE:
         p->reset_pin(p->ctx, false);
-        dev->t_mark = now;
+        /* Timed from the edge, not from `now`: an interrupt between the two would shorten it. */
+        dev->t_mark = p->millis(p->ctx);
         dev->state = W5500_BU_RESET_LOW;
         return W5500_PENDING;
     case W5500_BU_RESET_LOW:
@@ -210,7 +211,7 @@ int w5500_bringup_poll(struct w5500_dev *dev)
             return W5500_PENDING;
         }
         p->reset_pin(p->ctx, true);
-        dev->t_mark = now;
+        dev->t_mark = p->millis(p->ctx); /* PLL lock counts from the release itself */
         dev->state = W5500_BU_PLL_WAIT;
         return W5500_PENDING;
     case W5500_BU_PLL_WAIT:
@@ -251,6 +252,13 @@ int w5500_bringup_poll(struct w5500_dev *dev)
     default:
         return dev->fail_status != 0 ? dev->fail_status : W5500_ERR_NOT_READY;
     }
+}
+
+int w5500_bringup_restart(struct w5500_dev *dev)
+{
+    OTA_VERIFY(dev != NULL && dev->port != NULL, W5500_ERR_ARG);
+    struct w5500_config cfg = dev->cfg; /* w5500_init clears dev first */
+    return w5500_init(dev, dev->port, &cfg);
 }
 
 bool w5500_ready(const struct w5500_dev *dev)

@@ -135,9 +135,17 @@ int w5500_init(struct w5500_dev *dev, const struct w5500_port *port,
  * Advance bring-up: reset pulse (RSTn low >= 1 ms measured on the clock), PLL lock (>= 1 ms),
  * VERSIONR check, MAC/addresses/buffer sizes written and read back, then link wait.
  * W5500_PENDING until done; W5500_OK once ready (and on every later call); a negative code when it
- * failed (sticky until w5500_init is called again).
+ * failed (sticky until w5500_bringup_restart or w5500_init). The waits are timed from the pin
+ * edges, so an interrupt between the driver's clock read and its pin write cannot shorten them.
  */
 int w5500_bringup_poll(struct w5500_dev *dev);
+
+/*
+ * Start bring-up again from the reset pulse, with the configuration in force (the addresses last
+ * set): after a failed bring-up, or when w5500_check found the chip reset. Every socket is
+ * forgotten. W5500_ERR_ARG for a device never initialised.
+ */
+int w5500_bringup_restart(struct w5500_dev *dev);
 
 /* True once bring-up has finished. */
 bool w5500_ready(const struct w5500_dev *dev);

@@ -2,8 +2,8 @@
  * The OTA client's retry schedule on the device's network path (lib/ota -> ota_net_w5500 -> W5500
  * driver -> W5500 model -> loopback): refused connections are retried after backoff_first_ms,
  * doubling up to backoff_max_ms, max_attempts times in all, each failure named; a connection that
- * stages new bytes starts the schedule again; a server that never answers is a connect timeout,
- * not a refusal.
+ * stages new bytes starts the schedule again; a chip that failed bring-up is reset again on the
+ * next attempt; a server that never answers is a connect timeout, not a refusal.
  *
  * The client's clock (struct ota_net.millis) is a test clock that moves 1 ms per poll while the
  * client is in BACKOFF and stands still otherwise, so the waits between connection attempts are
@@ -65,6 +65,19 @@ static int shim_connect(void *ctx, const uint8_t ip[4], uint16_t port)
         return OTA_NET_ERR_CLOSED;
     }
     return real_connect(ctx, ip, port);
+}
+
+/* RSTn as the board drives it, except that the first releases never reach the chip. */
+static void (*real_reset_pin)(void *ctx, bool level);
+static int releases_lost;
+
+static void shim_reset_pin(void *ctx, bool level)
+{
+    if (level && releases_lost > 0) {
+        releases_lost--;
+        return;
+    }
+    real_reset_pin(ctx, level);
 }
 
 static void up(void)
@@ -163,6 +176,36 @@ static void test_progress_restarts_schedule(void **state)
     assert_int_equal(out.version.iv_major, 2);
 }
 
+static void test_bringup_failure_is_retried(void **state)
+{
+    (void)state;
+    up();
+    /* The chip stays in reset through the first bring-up (VERSIONR reads nothing): that attempt
+     * fails as "no W5500"; the next one pulses RSTn again instead of repeating the failure. */
+    real_reset_pin = dev.port.reset_pin;
+    dev.port.reset_pin = shim_reset_pin;
+    releases_lost = 1;
+    static struct script srv;
+    srv = (struct script){.proto = SCRIPT_HTTP, .img = img_v2, .len = img_v2_len};
+    server_start(&srv);
+    assert_int_equal(device_map(&dev, 8080, srv.port), 0);
+    struct ota_client_config cfg = device_client_config(DEVICE_SERVER_IP, 8080, OTA_PROTO_HTTP);
+    cfg.backoff_first_ms = 100;
+    cfg.max_attempts = 2;
+    assert_int_equal(run(&cfg), OTA_CLIENT_DONE);
+    server_stop(&srv);
+    assert_int_equal(releases_lost, 0);
+    /* The cause stays readable: not overwritten by the close that followed the failure. */
+    assert_int_equal(dev.nw.last_status, W5500_ERR_NO_CHIP);
+    assert_int_equal(connects, 1);
+    assert_int_equal(srv.conns, 1);
+    assert_int_equal(device_down(&dev), 0);
+    struct boot_outcome out;
+    assert_int_equal(boot_run(&boot_hooks_quiet, &out), BOOT_ERR_NONE);
+    assert_int_equal(out.action, BOOT_ACTION_INSTALLED);
+    assert_int_equal(out.version.iv_major, 2);
+}
+
 static void test_no_answer_is_a_timeout(void **state)
 {
     (void)state;
@@ -196,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_schedule),
         cmocka_unit_test(test_progress_restarts_schedule),
+        cmocka_unit_test(test_bringup_failure_is_retried),
         cmocka_unit_test(test_no_answer_is_a_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,6 +50,7 @@ struct fake {
     bool open_ignored;
     uint16_t open_ptr;
     uint8_t version; /* VERSIONR after reset */
+    uint32_t pin_delay_ms; /* RSTn changes this late: an interrupt after the driver read the clock */
     /* capture */
     uint8_t sent[8][16384];
     size_t sent_len[8];
@@ -290,6 +291,7 @@ static int p_transfer(void *ctx, const uint8_t *tx, uint8_t *rx, size_t len)
 static void p_reset(void *ctx, bool level)
 {
     (void)ctx;
+    F.ms += F.pin_delay_ms;
     if (!level && !F.rst_low) {
         F.rst_low = true;
         F.rst_low_at = F.ms;
@@ -450,6 +452,52 @@ static void test_bringup_waits_on_clock(void **state)
     }
     assert_true(F.rst_low);
     assert_int_equal(F.frames, 0);
+}
+
+static void test_bringup_times_from_the_pin_edges(void **state)
+{
+    (void)state;
+    /* 3 ms pass between the driver's clock read and each pin change; polled 4 times per ms, it
+     * still waits >= 1 ms after the release itself before the first frame. */
+    F.pin_delay_ms = 3;
+    int rc = W5500_PENDING;
+    for (unsigned i = 0; i < 400 && rc == W5500_PENDING; i++) {
+        rc = w5500_bringup_poll(&dev);
+        if (i % 4 == 3) {
+            F.ms++;
+        }
+    }
+    assert_int_equal(rc, W5500_OK);
+    assert_true(F.reset_seen);
+    assert_true(F.shortest_pulse_ms >= 1u);
+    assert_int_equal(F.early_frames, 0);
+}
+
+static void test_bringup_restart(void **state)
+{
+    (void)state;
+    F.version = 0xFF;
+    assert_int_equal(run_bringup(50), W5500_ERR_NO_CHIP);
+    F.version = 0x04; /* the chip answers from its next reset on (it came up late) */
+    assert_int_equal(w5500_bringup_poll(&dev), W5500_ERR_NO_CHIP);
+    F.reset_seen = false;
+    assert_int_equal(w5500_bringup_restart(&dev), W5500_OK);
+    assert_false(w5500_ready(&dev));
+    assert_int_equal(run_bringup(50), W5500_OK);
+    assert_true(F.reset_seen); /* a new reset pulse, not just a new look at VERSIONR */
+    assert_int_equal(F.early_frames, 0);
+    /* On a running chip: every socket is forgotten until bring-up has finished again. */
+    connected(0);
+    uint8_t sr = 0;
+    assert_int_equal(w5500_bringup_restart(&dev), W5500_OK);
+    assert_int_equal(w5500_sock_status(&dev, 0, &sr), W5500_ERR_NOT_READY);
+    assert_int_equal(run_bringup(50), W5500_OK);
+    assert_int_equal(w5500_sock_status(&dev, 0, &sr), W5500_OK);
+    assert_int_equal(sr, 0x00); /* SOCK_CLOSED after the chip reset */
+    struct w5500_dev never;
+    memset(&never, 0, sizeof never);
+    assert_int_equal(w5500_bringup_restart(&never), W5500_ERR_ARG);
+    assert_int_equal(w5500_bringup_restart(NULL), W5500_ERR_ARG);
 }
 
 static void test_mac_from_uid(void **state)
@@ -1227,6 +1275,8 @@ int main(void)
         cmocka_unit_test_setup(test_bringup_ok, setup),
         cmocka_unit_test_setup(test_bringup_waits_on_clock, setup),
         cmocka_unit_test_setup(test_mac_from_uid, setup),
+        cmocka_unit_test_setup(test_bringup_times_from_the_pin_edges, setup),
+        cmocka_unit_test_setup(test_bringup_restart, setup),
         cmocka_unit_test_setup(test_bringup_no_chip, setup),
         cmocka_unit_test_setup(test_bringup_link, setup),
         cmocka_unit_test_setup(test_bringup_spi_and_verify_errors, setup),
